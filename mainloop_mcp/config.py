@@ -1,0 +1,91 @@
+"""Settings: environment (`MAINLOOP_*`) over an optional TOML file over defaults.
+
+Built once by the CLI (or a test) and passed down; no other module reads the environment.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+APP_NAME = "mainloop"
+
+
+def default_store_url() -> str:
+    return f"sqlite:///{Path(platformdirs.user_data_dir(APP_NAME)) / 'mainloop.db'}"
+
+
+def default_config_file() -> Path:
+    return Path(platformdirs.user_config_dir(APP_NAME)) / "config.toml"
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+class Settings(BaseSettings):
+    """Everything a user can configure. Field names map to `MAINLOOP_<NAME>` and to TOML keys."""
+
+    model_config = SettingsConfigDict(env_prefix="MAINLOOP_", extra="forbid")
+
+    store: str = Field(default_factory=default_store_url, description="Store URL: sqlite:///path or bigquery://project/dataset")
+    host: str = Field(default="127.0.0.1", description="Address `mainloop serve` binds to")
+    port: int = Field(default=8765, ge=0, le=65535, description="Port `mainloop serve` listens on")
+    token: SecretStr | None = Field(default=None, description="Bearer token for the HTTP endpoint")
+    allowed_hosts: list[str] = Field(
+        default_factory=list, description="Extra Host header values accepted by /mcp (e.g. mainloop.example.com)"
+    )
+    allowed_origins: list[str] = Field(
+        default_factory=list, description="Extra Origin values accepted by /mcp (e.g. https://mainloop.example.com)"
+    )
+    timezone: str = Field(default="UTC", description="IANA time zone for day/week/month buckets")
+    log_level: str = Field(default="INFO", description="Python log level")
+
+    @field_validator("token")
+    @classmethod
+    def _blank_token_is_none(cls, v: SecretStr | None) -> SecretStr | None:
+        return v if v is not None and v.get_secret_value().strip() else None
+
+    @field_validator("store")
+    @classmethod
+    def _known_scheme(cls, v: str) -> str:
+        if not v.startswith(("sqlite:///", "bigquery://")):
+            raise ValueError(f"store URL {v!r} must start with sqlite:/// or bigquery://")
+        return v
+
+    @property
+    def token_required(self) -> bool:
+        return self.token is not None or not is_loopback(self.host)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_file = Path(os.environ.get("MAINLOOP_CONFIG", default_config_file()))
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build the one Settings object; `overrides` win over env and file (used by CLI flags)."""
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})

@@ -1,0 +1,69 @@
+"""The one place domain errors become protocol answers: tool errors, -32602 for unknown records.
+
+Handlers raise MainloopError (or let pydantic raise ValidationError); server.py wraps every
+handler with the matching translator when it registers it.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+from typing import ParamSpec, TypeVar, get_type_hints
+
+from mcp import MCPError
+from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
+from mcp.types import INVALID_PARAMS
+from pydantic import ValidationError
+
+from mainloop_mcp.errors import MainloopError, NotFound
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def explain(exc: ValidationError) -> str:
+    """A pydantic error as one readable line, e.g. 'content: content must not be empty'."""
+    parts = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"]) or "input"
+        parts.append(f"{where}: {err['msg'].removeprefix('Value error, ')}")
+    return "; ".join(parts)
+
+
+def _translating(
+    to_error: Callable[[Exception], Exception],
+) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Awaitable[R]]]:
+    def decorate(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+        @functools.wraps(fn)
+        async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            try:
+                return await fn(*args, **kwargs)
+            except (MainloopError, ValidationError) as exc:
+                raise to_error(exc) from exc
+
+        # The SDK builds schemas from annotations; resolve them here, in the handler's own module.
+        wrapper.__annotations__ = get_type_hints(fn, include_extras=True)
+        return wrapper
+
+    return decorate
+
+
+def _message(exc: Exception) -> str:
+    return explain(exc) if isinstance(exc, ValidationError) else str(exc)
+
+
+def _tool_error(exc: Exception) -> Exception:
+    return ToolError(_message(exc))
+
+
+def _resource_error(exc: Exception) -> Exception:
+    return ResourceNotFoundError(_message(exc)) if isinstance(exc, NotFound) else ResourceError(_message(exc))
+
+
+def _prompt_error(exc: Exception) -> Exception:
+    return MCPError(code=INVALID_PARAMS, message=_message(exc))
+
+
+tool_errors = _translating(_tool_error)
+resource_errors = _translating(_resource_error)
+prompt_errors = _translating(_prompt_error)

@@ -1,0 +1,176 @@
+"""Records that cross the edges: what tools return and what the store keeps."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+MAX_CONTENT_BYTES = 1024 * 1024
+MAX_TITLE_CHARS = 200
+MAX_CONTEXT_BYTES = 256 * 1024
+MAX_METADATA_BYTES = 64 * 1024
+MAX_IDEMPOTENCY_KEY_CHARS = 200
+MAX_PAGE_SIZE = 500
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_id(prefix: str) -> str:
+    """Time-ordered id: 12 hex digits of milliseconds, then 10 random hex digits."""
+    return f"{prefix}_{int(time.time() * 1000):012x}{secrets.token_hex(5)}"
+
+
+class ThreadType(StrEnum):
+    MAIN = "main"
+    PROJECT = "project"
+    TASK = "task"
+
+
+class ThreadStatus(StrEnum):
+    ACTIVE = "active"
+    ARCHIVED = "archived"
+
+
+class Role(StrEnum):
+    USER = "user"
+    ASSISTANT = "assistant"
+    AGENT = "agent"
+    SYSTEM = "system"
+    SUMMARY = "summary"
+
+
+class Order(StrEnum):
+    NEWEST = "newest"
+    OLDEST = "oldest"
+
+
+def _utf8_len(text: str) -> int:
+    return len(text.encode("utf-8"))
+
+
+class Thread(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    parent_id: str | None
+    thread_type: ThreadType
+    title: str
+    thread_context: str
+    status: ThreadStatus
+    created_at: datetime
+    updated_at: datetime
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    thread_id: str
+    role: Role
+    content: str
+    created_at: datetime
+    idempotency_key: str | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class NewThread(BaseModel):
+    """A thread as asked for; the store fills id, status and times."""
+
+    thread_type: ThreadType
+    title: str
+    parent_id: str | None = None
+    thread_context: str = ""
+
+    @field_validator("title")
+    @classmethod
+    def _title(cls, v: str) -> str:
+        v = v.strip()
+        if not v:
+            raise ValueError("title must not be empty")
+        if len(v) > MAX_TITLE_CHARS:
+            raise ValueError(f"title is {len(v)} characters; the limit is {MAX_TITLE_CHARS}")
+        return v
+
+    @field_validator("thread_context")
+    @classmethod
+    def _context(cls, v: str) -> str:
+        return check_thread_context(v)
+
+
+def check_thread_context(v: str) -> str:
+    if _utf8_len(v) > MAX_CONTEXT_BYTES:
+        raise ValueError(f"thread_context is {_utf8_len(v):,} bytes; the limit is {MAX_CONTEXT_BYTES:,} bytes")
+    return v
+
+
+class NewMessage(BaseModel):
+    """A message as posted; `created_at` is set only by imports and benchmarks, else by the clock."""
+
+    thread_id: str
+    role: Role = Role.USER
+    content: str
+    idempotency_key: str | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    created_at: datetime | None = None
+
+    @field_validator("content")
+    @classmethod
+    def _content(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("content must not be empty")
+        if _utf8_len(v) > MAX_CONTENT_BYTES:
+            raise ValueError(f"content is {_utf8_len(v):,} bytes; the limit is {MAX_CONTENT_BYTES:,} bytes (1 MiB)")
+        return v
+
+    @field_validator("idempotency_key")
+    @classmethod
+    def _key(cls, v: str | None) -> str | None:
+        if v is None:
+            return None
+        if not v.strip():
+            raise ValueError("idempotency_key must not be blank; omit it instead")
+        if len(v) > MAX_IDEMPOTENCY_KEY_CHARS:
+            raise ValueError(f"idempotency_key is {len(v)} characters; the limit is {MAX_IDEMPOTENCY_KEY_CHARS}")
+        return v
+
+    @field_validator("metadata")
+    @classmethod
+    def _metadata(cls, v: dict[str, Any]) -> dict[str, Any]:
+        size = _utf8_len(json.dumps(v))
+        if size > MAX_METADATA_BYTES:
+            raise ValueError(f"metadata is {size:,} bytes as JSON; the limit is {MAX_METADATA_BYTES:,} bytes")
+        return v
+
+    @field_validator("created_at")
+    @classmethod
+    def _aware(cls, v: datetime | None) -> datetime | None:
+        if v is not None and v.tzinfo is None:
+            raise ValueError("created_at must carry a time zone")
+        return v
+
+
+class ThreadFilter(BaseModel):
+    thread_type: ThreadType | None = None
+    status: ThreadStatus | None = ThreadStatus.ACTIVE
+    parent_id: str | None = None
+
+
+class ThreadPage(BaseModel):
+    threads: list[Thread]
+    next_cursor: str | None = Field(description="Pass back as `cursor` for the next page; null when there is none")
+
+
+class MessagePage(BaseModel):
+    messages: list[Message]
+    next_cursor: str | None = Field(description="Pass back as `cursor` for the next page; null when there is none")

@@ -1,0 +1,19 @@
+"""Stores chosen by URL; backends are imported only when chosen, so optional extras stay optional."""
+
+from __future__ import annotations
+
+from mainloop_mcp.errors import InvalidInput
+from mainloop_mcp.model import Clock, utc_now
+from mainloop_mcp.store.base import Store
+
+__all__ = ["Store", "open_store"]
+
+
+async def open_store(url: str, clock: Clock = utc_now) -> Store:
+    if url.startswith("sqlite:///"):
+        from mainloop_mcp.store.sqlite import SqliteStore, path_from_url
+
+        return await SqliteStore.open(path_from_url(url), clock=clock)
+    if url.startswith("bigquery://"):
+        raise InvalidInput("the BigQuery store is not available in this build yet; use sqlite:///path")
+    raise InvalidInput(f"store URL {url!r} must start with sqlite:/// or bigquery://")

@@ -1,0 +1,130 @@
+"""The store contract every backend keeps, plus the rules all backends share.
+
+Backends differ in SQL, never in behaviour: the thread-parent rules, cursors and
+idempotency semantics live here once, and one contract test suite runs over each backend.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from datetime import datetime
+from typing import Any, Protocol
+
+from mainloop_mcp.errors import Conflict, InvalidInput
+from mainloop_mcp.model import (
+    MAX_PAGE_SIZE,
+    Message,
+    MessagePage,
+    NewMessage,
+    NewThread,
+    Order,
+    Thread,
+    ThreadFilter,
+    ThreadPage,
+    ThreadStatus,
+    ThreadType,
+)
+
+
+class Store(Protocol):
+    """Persistence for threads and messages. Every write is atomic; reads never see half a write."""
+
+    async def main_thread(self) -> Thread: ...
+
+    async def create_thread(self, new: NewThread) -> Thread: ...
+
+    async def get_thread(self, thread_id: str) -> Thread: ...
+
+    async def list_threads(self, where: ThreadFilter, limit: int = 50, cursor: str | None = None) -> ThreadPage: ...
+
+    async def update_thread_context(self, thread_id: str, thread_context: str) -> Thread: ...
+
+    async def archive_thread(self, thread_id: str) -> Thread: ...
+
+    async def post_message(self, new: NewMessage) -> Message:
+        """Append one message; a repeated idempotency key returns the first message instead."""
+        ...
+
+    async def append_messages(self, batch: list[NewMessage]) -> int:
+        """Append many messages in one transaction (imports, benchmarks); returns how many were new."""
+        ...
+
+    async def read_messages(
+        self,
+        thread_id: str,
+        limit: int = 50,
+        cursor: str | None = None,
+        order: Order = Order.NEWEST,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> MessagePage:
+        """Messages of one thread, `since` inclusive and `until` exclusive, paginated by cursor."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+def resolve_parent(new: NewThread, parent: Thread | None, main: Thread) -> str:
+    """Return the parent id a new thread gets, or raise why it can't have the one asked for."""
+    if new.thread_type is ThreadType.MAIN:
+        raise InvalidInput("there is exactly one main thread and it already exists; create a project or task thread")
+    if new.thread_type is ThreadType.PROJECT:
+        if new.parent_id is None:
+            return main.id
+        if new.parent_id != main.id:
+            raise InvalidInput(
+                f"a project thread's parent must be the main thread ({main.id}); got {new.parent_id!r}. "
+                "Omit parent_id to use the main thread."
+            )
+        return main.id
+    if new.parent_id is None:
+        raise InvalidInput("a task thread needs a parent_id: the project (or main) thread it belongs to")
+    assert parent is not None, "caller looks the parent up before resolving"
+    if parent.thread_type is ThreadType.TASK:
+        raise InvalidInput(f"thread {parent.id} is a task; a task's parent must be a project or the main thread")
+    if parent.status is ThreadStatus.ARCHIVED:
+        raise InvalidInput(f"thread {parent.id} is archived; tasks can't be added under an archived thread")
+    return parent.id
+
+
+def check_limit(limit: int) -> int:
+    if not 1 <= limit <= MAX_PAGE_SIZE:
+        raise InvalidInput(f"limit must be between 1 and {MAX_PAGE_SIZE}; got {limit}")
+    return limit
+
+
+def check_time_range(since: datetime | None, until: datetime | None) -> None:
+    for name, value in (("since", since), ("until", until)):
+        if value is not None and value.tzinfo is None:
+            raise InvalidInput(f"{name} must carry a time zone, e.g. 2026-11-24T00:00:00Z")
+    if since is not None and until is not None and since >= until:
+        raise InvalidInput(f"since ({since.isoformat()}) must be before until ({until.isoformat()})")
+
+
+def encode_cursor(kind: str, position: list[Any]) -> str:
+    raw = json.dumps({"k": kind, "p": position}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(kind: str, cursor: str) -> list[Any]:
+    """Parse a cursor made by `encode_cursor(kind, ...)`; anything else is a clear error."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        data = json.loads(raw)
+        if data["k"] == kind and isinstance(data["p"], list):
+            return list(data["p"])
+    except (binascii.Error, ValueError, KeyError, TypeError):
+        pass
+    raise InvalidInput(f"cursor {cursor[:40]!r} is not a {kind} cursor from this server; pass the next_cursor it gave")
+
+
+def same_message(existing: Message, new: NewMessage) -> Message:
+    """Idempotent replay: the first message for a key wins, but only for the same post."""
+    if existing.thread_id != new.thread_id or existing.content != new.content or existing.role != new.role:
+        raise Conflict(
+            f"idempotency_key {new.idempotency_key!r} was already used for message {existing.id} "
+            f"in thread {existing.thread_id} with other content; use a new key for a new message"
+        )
+    return existing

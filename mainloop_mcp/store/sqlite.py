@@ -1,0 +1,385 @@
+"""The embedded default store: one SQLite file, WAL, foreign keys, FTS5, versioned migrations.
+
+Blocking SQLite work runs in a worker thread behind one lock, so the event loop never waits
+on disk and each write is one transaction (all or nothing).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import anyio.to_thread
+
+from mainloop_mcp.errors import InvalidInput, NotFound
+from mainloop_mcp.model import (
+    Clock,
+    Message,
+    MessagePage,
+    NewMessage,
+    NewThread,
+    Order,
+    Role,
+    Thread,
+    ThreadFilter,
+    ThreadPage,
+    ThreadStatus,
+    ThreadType,
+    check_thread_context,
+    new_id,
+    utc_now,
+)
+from mainloop_mcp.store.base import (
+    check_limit,
+    check_time_range,
+    decode_cursor,
+    encode_cursor,
+    resolve_parent,
+    same_message,
+)
+
+T = TypeVar("T")
+
+# Each entry moves the schema one version up; never edit a shipped entry, append a new one.
+MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE threads (
+        id TEXT PRIMARY KEY,
+        parent_id TEXT REFERENCES threads(id),
+        thread_type TEXT NOT NULL CHECK (thread_type IN ('main', 'project', 'task')),
+        title TEXT NOT NULL,
+        thread_context TEXT NOT NULL DEFAULT '',
+        status TEXT NOT NULL CHECK (status IN ('active', 'archived')),
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        CHECK ((thread_type = 'main') = (parent_id IS NULL))
+    );
+    CREATE UNIQUE INDEX threads_one_main ON threads(thread_type) WHERE thread_type = 'main';
+    CREATE INDEX threads_parent ON threads(parent_id);
+    CREATE INDEX threads_created ON threads(created_at, id);
+
+    CREATE TABLE messages (
+        seq INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        thread_id TEXT NOT NULL REFERENCES threads(id),
+        role TEXT NOT NULL CHECK (role IN ('user', 'assistant', 'agent', 'system', 'summary')),
+        content TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        idempotency_key TEXT,
+        metadata TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE INDEX messages_thread_time ON messages(thread_id, created_at);
+    CREATE UNIQUE INDEX messages_idempotency ON messages(idempotency_key) WHERE idempotency_key IS NOT NULL;
+
+    CREATE VIRTUAL TABLE messages_fts USING fts5(content, content='messages', content_rowid='seq');
+    CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
+        INSERT INTO messages_fts(rowid, content) VALUES (new.seq, new.content);
+    END;
+    CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
+        INSERT INTO messages_fts(messages_fts, rowid, content) VALUES ('delete', old.seq, old.content);
+    END;
+    CREATE TRIGGER messages_fts_update AFTER UPDATE OF content ON messages BEGIN
+        INSERT INTO messages_fts(messages_fts, rowid, content) VALUES ('delete', old.seq, old.content);
+        INSERT INTO messages_fts(rowid, content) VALUES (new.seq, new.content);
+    END;
+    """,
+]
+
+
+def to_micros(t: datetime) -> int:
+    return int(t.timestamp() * 1_000_000)
+
+
+def from_micros(us: int) -> datetime:
+    return datetime.fromtimestamp(us / 1_000_000, UTC)
+
+
+def path_from_url(url: str) -> Path:
+    """`sqlite:///relative.db` or `sqlite:////abs/path.db` -> a filesystem path."""
+    return Path(url.removeprefix("sqlite:///")).expanduser()
+
+
+def _thread(row: sqlite3.Row) -> Thread:
+    return Thread(
+        id=row["id"],
+        parent_id=row["parent_id"],
+        thread_type=ThreadType(row["thread_type"]),
+        title=row["title"],
+        thread_context=row["thread_context"],
+        status=ThreadStatus(row["status"]),
+        created_at=from_micros(row["created_at"]),
+        updated_at=from_micros(row["updated_at"]),
+    )
+
+
+def _message(row: sqlite3.Row) -> Message:
+    return Message(
+        id=row["id"],
+        thread_id=row["thread_id"],
+        role=Role(row["role"]),
+        content=row["content"],
+        created_at=from_micros(row["created_at"]),
+        idempotency_key=row["idempotency_key"],
+        metadata=json.loads(row["metadata"]),
+    )
+
+
+class SqliteStore:
+    """Store on one SQLite file. Open with `await SqliteStore.open(path)`."""
+
+    def __init__(self, conn: sqlite3.Connection, clock: Clock) -> None:
+        self._conn = conn
+        self._clock = clock
+        self._lock = threading.Lock()
+
+    @classmethod
+    async def open(cls, path: Path | str, clock: Clock = utc_now) -> SqliteStore:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+
+        def connect() -> sqlite3.Connection:
+            conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("PRAGMA busy_timeout=5000")
+            migrate(conn)
+            return conn
+
+        store = cls(await anyio.to_thread.run_sync(connect), clock)
+        await store._run(store._ensure_main)
+        return store
+
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """The raw connection, for modules that keep their own tables in this file (memory, agents)."""
+        return self._conn
+
+    async def run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `fn(conn)` in a worker thread inside one transaction (for modules sharing this file)."""
+        return await self._run(lambda: self._in_tx(fn))
+
+    async def _run(self, fn: Callable[[], T]) -> T:
+        def locked() -> T:
+            with self._lock:
+                return fn()
+
+        return await anyio.to_thread.run_sync(locked)
+
+    def _in_tx(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        with self._tx():
+            return fn(self._conn)
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._conn
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
+
+    def _now(self) -> int:
+        return to_micros(self._clock())
+
+    # threads -------------------------------------------------------------------------------
+
+    def _ensure_main(self) -> Thread:
+        with self._tx() as c:
+            row = c.execute("SELECT * FROM threads WHERE thread_type = 'main'").fetchone()
+            if row is None:
+                now = self._now()
+                c.execute(
+                    "INSERT INTO threads VALUES (?, NULL, 'main', 'Main', '', 'active', ?, ?)",
+                    (new_id("thr"), now, now),
+                )
+                row = c.execute("SELECT * FROM threads WHERE thread_type = 'main'").fetchone()
+            return _thread(row)
+
+    def _get_thread(self, thread_id: str) -> Thread:
+        row = self._conn.execute("SELECT * FROM threads WHERE id = ?", (thread_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"no thread with id {thread_id!r}; list_threads shows the ids that exist")
+        return _thread(row)
+
+    async def main_thread(self) -> Thread:
+        return await self._run(self._ensure_main)
+
+    async def get_thread(self, thread_id: str) -> Thread:
+        return await self._run(lambda: self._get_thread(thread_id))
+
+    async def create_thread(self, new: NewThread) -> Thread:
+        def create() -> Thread:
+            with self._tx() as c:
+                main = _thread(c.execute("SELECT * FROM threads WHERE thread_type = 'main'").fetchone())
+                parent = self._get_thread(new.parent_id) if new.parent_id else None
+                parent_id = resolve_parent(new, parent, main)
+                now, thread_id = self._now(), new_id("thr")
+                c.execute(
+                    "INSERT INTO threads VALUES (?, ?, ?, ?, ?, 'active', ?, ?)",
+                    (thread_id, parent_id, new.thread_type.value, new.title, new.thread_context, now, now),
+                )
+                return self._get_thread(thread_id)
+
+        return await self._run(create)
+
+    async def list_threads(self, where: ThreadFilter, limit: int = 50, cursor: str | None = None) -> ThreadPage:
+        check_limit(limit)
+        clauses, params = [], []  # type: tuple[list[str], list[Any]]
+        for column, value in (
+            ("thread_type", where.thread_type),
+            ("status", where.status),
+            ("parent_id", where.parent_id),
+        ):
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                params.append(str(value))
+        if cursor is not None:
+            created, last_id = decode_cursor("threads", cursor)
+            clauses.append("(created_at, id) < (?, ?)")
+            params += [created, last_id]
+        sql = "SELECT * FROM threads"
+        if clauses:
+            sql += " WHERE " + " AND ".join(clauses)
+        sql += " ORDER BY created_at DESC, id DESC LIMIT ?"
+
+        def query() -> ThreadPage:
+            rows = self._conn.execute(sql, [*params, limit + 1]).fetchall()
+            more = len(rows) > limit
+            rows = rows[:limit]
+            next_cursor = encode_cursor("threads", [rows[-1]["created_at"], rows[-1]["id"]]) if more else None
+            return ThreadPage(threads=[_thread(r) for r in rows], next_cursor=next_cursor)
+
+        return await self._run(query)
+
+    async def update_thread_context(self, thread_id: str, thread_context: str) -> Thread:
+        check_thread_context(thread_context)
+        return await self._update(thread_id, "thread_context = ?", thread_context)
+
+    async def archive_thread(self, thread_id: str) -> Thread:
+        def archive() -> Thread:
+            if self._get_thread(thread_id).thread_type is ThreadType.MAIN:
+                raise InvalidInput("the main thread can't be archived; it is the one continuous thread")
+            return self._update_now(thread_id, "status = ?", ThreadStatus.ARCHIVED.value)
+
+        return await self._run(archive)
+
+    async def _update(self, thread_id: str, assignment: str, value: str) -> Thread:
+        return await self._run(lambda: self._update_now(thread_id, assignment, value))
+
+    def _update_now(self, thread_id: str, assignment: str, value: str) -> Thread:
+        with self._tx() as c:
+            self._get_thread(thread_id)
+            c.execute(f"UPDATE threads SET {assignment}, updated_at = ? WHERE id = ?", (value, self._now(), thread_id))
+            return self._get_thread(thread_id)
+
+    # messages ------------------------------------------------------------------------------
+
+    def _insert(self, c: sqlite3.Connection, new: NewMessage) -> Message | None:
+        """Insert one message; returns the earlier message when the idempotency key was seen."""
+        if new.idempotency_key is not None:
+            row = c.execute("SELECT * FROM messages WHERE idempotency_key = ?", (new.idempotency_key,)).fetchone()
+            if row is not None:
+                return same_message(_message(row), new)
+        created = to_micros(new.created_at) if new.created_at else self._now()
+        c.execute(
+            "INSERT INTO messages (id, thread_id, role, content, created_at, idempotency_key, metadata)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                new_id("msg"),
+                new.thread_id,
+                new.role.value,
+                new.content,
+                created,
+                new.idempotency_key,
+                json.dumps(new.metadata),
+            ),
+        )
+        c.execute("UPDATE threads SET updated_at = max(updated_at, ?) WHERE id = ?", (created, new.thread_id))
+        return None
+
+    async def post_message(self, new: NewMessage) -> Message:
+        def post() -> Message:
+            with self._tx() as c:
+                self._get_thread(new.thread_id)
+                earlier = self._insert(c, new)
+                if earlier is not None:
+                    return earlier
+                row = c.execute("SELECT * FROM messages WHERE seq = last_insert_rowid()").fetchone()
+                return _message(row)
+
+        return await self._run(post)
+
+    async def append_messages(self, batch: list[NewMessage]) -> int:
+        def append() -> int:
+            with self._tx() as c:
+                for thread_id in {m.thread_id for m in batch}:
+                    self._get_thread(thread_id)
+                return sum(self._insert(c, m) is None for m in batch)
+
+        return await self._run(append)
+
+    async def read_messages(
+        self,
+        thread_id: str,
+        limit: int = 50,
+        cursor: str | None = None,
+        order: Order = Order.NEWEST,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> MessagePage:
+        check_limit(limit)
+        check_time_range(since, until)
+        clauses, params = ["thread_id = ?"], [thread_id]  # type: tuple[list[str], list[Any]]
+        if since is not None:
+            clauses.append("created_at >= ?")
+            params.append(to_micros(since))
+        if until is not None:
+            clauses.append("created_at < ?")
+            params.append(to_micros(until))
+        newest = order is Order.NEWEST
+        if cursor is not None:
+            created, seq = decode_cursor(f"messages:{order.value}", cursor)
+            clauses.append(f"(created_at, seq) {'<' if newest else '>'} (?, ?)")
+            params += [created, seq]
+        direction = "DESC" if newest else "ASC"
+        sql = (
+            f"SELECT * FROM messages WHERE {' AND '.join(clauses)}"
+            f" ORDER BY created_at {direction}, seq {direction} LIMIT ?"
+        )
+
+        def query() -> MessagePage:
+            self._get_thread(thread_id)
+            rows = self._conn.execute(sql, [*params, limit + 1]).fetchall()
+            more = len(rows) > limit
+            rows = rows[:limit]
+            next_cursor = (
+                encode_cursor(f"messages:{order.value}", [rows[-1]["created_at"], rows[-1]["seq"]]) if more else None
+            )
+            return MessagePage(messages=[_message(r) for r in rows], next_cursor=next_cursor)
+
+        return await self._run(query)
+
+    async def close(self) -> None:
+        await self._run(self._conn.close)
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Bring the file up to the newest schema, one version per transaction; returns the version."""
+    version: int = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version > len(MIGRATIONS):
+        raise RuntimeError(
+            f"this database is at schema version {version}, newer than this mainloop knows "
+            f"({len(MIGRATIONS)}); upgrade mainloop"
+        )
+    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+        conn.executescript(f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;")
+    return len(MIGRATIONS)

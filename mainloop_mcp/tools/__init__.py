@@ -1,0 +1,1 @@
+"""MCP tools, one module per area; each exports TOOLS, a list that server.py registers."""

@@ -1,0 +1,1 @@
+"""The HTTP face of the hub: the Starlette app, its auth, and (later) the phone page."""
