@@ -44,7 +44,9 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="MAINLOOP_", extra="forbid")
 
-    store: str = Field(default_factory=default_store_url, description="Store URL: sqlite:///path or bigquery://project/dataset")
+    store: str = Field(
+        default_factory=default_store_url, description="Store URL: sqlite:///path or bigquery://project/dataset"
+    )
     host: str = Field(default="127.0.0.1", description="Address `mainloop serve` binds to")
     port: int = Field(default=8765, ge=0, le=65535, description="Port `mainloop serve` listens on")
     token: SecretStr | None = Field(default=None, description="Bearer token for the HTTP endpoint")

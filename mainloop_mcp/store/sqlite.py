@@ -233,7 +233,8 @@ class SqliteStore:
 
     async def list_threads(self, where: ThreadFilter, limit: int = 50, cursor: str | None = None) -> ThreadPage:
         check_limit(limit)
-        clauses, params = [], []  # type: tuple[list[str], list[Any]]
+        clauses: list[str] = []
+        params: list[Any] = []
         for column, value in (
             ("thread_type", where.thread_type),
             ("status", where.status),
@@ -338,7 +339,8 @@ class SqliteStore:
     ) -> MessagePage:
         check_limit(limit)
         check_time_range(since, until)
-        clauses, params = ["thread_id = ?"], [thread_id]  # type: tuple[list[str], list[Any]]
+        clauses: list[str] = ["thread_id = ?"]
+        params: list[Any] = [thread_id]
         if since is not None:
             clauses.append("created_at >= ?")
             params.append(to_micros(since))

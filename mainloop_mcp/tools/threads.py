@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from mcp.server.mcpserver import Context
 from pydantic import Field
 
+from mainloop_mcp.hub import hub_of
 from mainloop_mcp.model import (
     MAX_PAGE_SIZE,
     Message,
@@ -22,7 +23,6 @@ from mainloop_mcp.model import (
     ThreadStatus,
     ThreadType,
 )
-from mainloop_mcp.hub import hub_of
 
 Limit = Annotated[int, Field(description=f"Page size, 1 to {MAX_PAGE_SIZE}")]
 Cursor = Annotated[str | None, Field(description="next_cursor from the previous page; omit for the first page")]
