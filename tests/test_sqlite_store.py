@@ -45,6 +45,7 @@ async def test_full_text_index_covers_single_and_batch_appends(tmp_path: Path) -
 
         assert match("kubernetes") == ["the kubernetes cluster is up"]
         assert sorted(match("tomato")) == ["tomato batch 0", "tomato batch 1", "tomato batch 2"]
-        store.connection.execute("INSERT INTO messages_fts(messages_fts) VALUES ('integrity-check')")  # raises if out of sync
+        # FTS5 raises here if the index and the messages table disagree.
+        store.connection.execute("INSERT INTO messages_fts(messages_fts) VALUES ('integrity-check')")
     finally:
         await store.close()
