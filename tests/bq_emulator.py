@@ -54,8 +54,19 @@ class Emulator:
         self.log = self.home / "emulator.log"
         with self.log.open("wb") as out:
             self.proc = subprocess.Popen(
-                [str(VENV_BIN / "bqemulator"), "start", "--rest-port", str(self.port), "--grpc-port",
-                 str(_free_port()), "--project", PROJECT, "--log-level", "warning", "--no-admin"],
+                [
+                    str(VENV_BIN / "bqemulator"),
+                    "start",
+                    "--rest-port",
+                    str(self.port),
+                    "--grpc-port",
+                    str(_free_port()),
+                    "--project",
+                    PROJECT,
+                    "--log-level",
+                    "warning",
+                    "--no-admin",
+                ],
                 env={**os.environ, "HOME": str(self.home)},
                 stdout=out,
                 stderr=subprocess.STDOUT,

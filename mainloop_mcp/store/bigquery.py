@@ -336,9 +336,9 @@ class BigQueryStore:
             return 0
         rows = [self._row(m) for m in fresh]
         columns = ", ".join(f"r.{name}" for name in rows[0])
-        inserted = await self.bq.dml(self._merge_sql(f"SELECT {columns} FROM UNNEST(@rows) r"), [
-            struct_array("rows", rows)
-        ])
+        inserted = await self.bq.dml(
+            self._merge_sql(f"SELECT {columns} FROM UNNEST(@rows) r"), [struct_array("rows", rows)]
+        )
         latest: dict[str, int] = {}
         for m in fresh:
             latest[m.thread_id] = max(latest.get(m.thread_id, 0), to_micros(m.created_at))

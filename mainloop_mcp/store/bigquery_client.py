@@ -49,7 +49,7 @@ def _credentials(target: BigQueryTarget) -> Any:
     if target.endpoint:
         from google.auth.credentials import AnonymousCredentials
 
-        return AnonymousCredentials()
+        return AnonymousCredentials()  # type: ignore[no-untyped-call]
     import google.auth
     from google.auth.exceptions import DefaultCredentialsError
 
@@ -85,7 +85,7 @@ class BigQueryClient:
                 location = _ensure_dataset(client, target)
                 _ensure_tables(client, target)
             except BaseException:
-                client.close()
+                client.close()  # type: ignore[no-untyped-call]
                 raise
             return cls(target, client, location)
 

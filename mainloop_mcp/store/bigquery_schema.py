@@ -51,7 +51,9 @@ class BigQueryTarget:
         unknown = sorted(set(options) - set(URL_OPTIONS))
         if unknown:
             known = "; ".join(f"{k}: {v}" for k, v in URL_OPTIONS.items())
-            raise InvalidInput(f"unknown option(s) {', '.join(unknown)} in store URL {url!r}; known options are {known}")
+            raise InvalidInput(
+                f"unknown option(s) {', '.join(unknown)} in store URL {url!r}; known options are {known}"
+            )
         try:
             timeout = float(options.get("timeout", DEFAULT_TIMEOUT))
         except ValueError:
