@@ -63,7 +63,7 @@ def from_micros(us: int) -> datetime:
     return datetime.fromtimestamp(us / 1_000_000, UTC)
 
 
-def _thread(row: dict[str, Any]) -> Thread:
+def thread_from_row(row: dict[str, Any]) -> Thread:
     return Thread(
         id=row["id"],
         parent_id=row["parent_id"],
@@ -76,7 +76,7 @@ def _thread(row: dict[str, Any]) -> Thread:
     )
 
 
-def _message(row: dict[str, Any]) -> Message:
+def message_from_row(row: dict[str, Any]) -> Message:
     return Message(
         id=row["id"],
         thread_id=row["thread_id"],
@@ -144,7 +144,7 @@ class BigQueryStore:
         )
         if not rows:
             return await self._ensure_main()
-        return _thread(rows[0])
+        return thread_from_row(rows[0])
 
     async def get_thread(self, thread_id: str) -> Thread:
         rows = await self.bq.rows(
@@ -152,7 +152,7 @@ class BigQueryStore:
         )
         if not rows:
             raise NotFound(f"no thread with id {thread_id!r}; list_threads shows the ids that exist")
-        return _thread(rows[0])
+        return thread_from_row(rows[0])
 
     async def create_thread(self, new: NewThread) -> Thread:
         rows = await self.bq.rows(
@@ -160,7 +160,7 @@ class BigQueryStore:
             " ORDER BY created_at, id",
             [scalar("parent", "STRING", new.parent_id)],
         )
-        found = [_thread(r) for r in rows]
+        found = [thread_from_row(r) for r in rows]
         main = next(t for t in found if t.thread_type is ThreadType.MAIN)
         parent = next((t for t in found if t.id == new.parent_id), None)
         if new.parent_id and parent is None:
@@ -218,7 +218,7 @@ class BigQueryStore:
         more = len(rows) > limit
         rows = rows[:limit]
         next_cursor = encode_cursor("threads", [rows[-1]["created_us"], rows[-1]["id"]]) if more else None
-        return ThreadPage(threads=[_thread(r) for r in rows], next_cursor=next_cursor)
+        return ThreadPage(threads=[thread_from_row(r) for r in rows], next_cursor=next_cursor)
 
     async def update_thread_context(self, thread_id: str, thread_context: str) -> Thread:
         check_thread_context(thread_context)
@@ -259,7 +259,7 @@ class BigQueryStore:
             metadata=new.metadata,
         )
 
-    def _row(self, m: Message) -> dict[str, tuple[str, Any]]:
+    def message_row(self, m: Message) -> dict[str, tuple[str, Any]]:
         return {
             "id": ("STRING", m.id),
             "thread_id": ("STRING", m.thread_id),
@@ -271,10 +271,10 @@ class BigQueryStore:
             "metadata": ("STRING", json.dumps(m.metadata)),
         }
 
-    def _merge_sql(self, source: str) -> str:
-        """Insert the source rows whose idempotency key is new (a NULL key never matches)."""
+    def merge_messages_sql(self, source: str, key: str = "idempotency_key") -> str:
+        """Insert the source rows whose `key` is new (a NULL key never matches, so it always inserts)."""
         return (
-            f"MERGE {self._messages} T USING ({source}) S ON T.idempotency_key = S.idempotency_key"
+            f"MERGE {self._messages} T USING ({source}) S ON T.{key} = S.{key}"
             " WHEN NOT MATCHED THEN INSERT (id, thread_id, seq, role, content, created_at, idempotency_key, metadata)"
             " VALUES (S.id, S.thread_id, S.seq, S.role, S.content, TIMESTAMP_MICROS(S.created_us),"
             " S.idempotency_key, PARSE_JSON(S.metadata))"
@@ -289,10 +289,10 @@ class BigQueryStore:
 
     async def post_message(self, new: NewMessage) -> Message:
         message = self._fill(new)
-        row = self._row(message)
+        row = self.message_row(message)
         source = ", ".join(f"@{name} AS {name}" for name in row)
         inserted = await self.bq.dml(
-            self._merge_sql(f"SELECT {source} FROM {self._threads} WHERE id = @thread_id"),
+            self.merge_messages_sql(f"SELECT {source} FROM {self._threads} WHERE id = @thread_id"),
             [scalar(name, kind, value) for name, (kind, value) in row.items()],
         )
         if inserted:
@@ -303,7 +303,7 @@ class BigQueryStore:
             f"SELECT {MESSAGE_COLUMNS} FROM {self._messages} WHERE idempotency_key = @key",
             [scalar("key", "STRING", new.idempotency_key)],
         )
-        return same_message(_message(rows[0]), new)
+        return same_message(message_from_row(rows[0]), new)
 
     async def append_messages(self, batch: list[NewMessage]) -> int:
         if not batch:
@@ -322,7 +322,7 @@ class BigQueryStore:
                 f"SELECT {MESSAGE_COLUMNS} FROM {self._messages} WHERE idempotency_key IN UNNEST(@keys)",
                 [array("keys", "STRING", keys)],
             ):
-                seen[row["idempotency_key"]] = _message(row)
+                seen[row["idempotency_key"]] = message_from_row(row)
         fresh: list[Message] = []
         for new in batch:
             if new.idempotency_key is not None and new.idempotency_key in seen:
@@ -334,10 +334,10 @@ class BigQueryStore:
             fresh.append(message)
         if not fresh:
             return 0
-        rows = [self._row(m) for m in fresh]
+        rows = [self.message_row(m) for m in fresh]
         columns = ", ".join(f"r.{name}" for name in rows[0])
         inserted = await self.bq.dml(
-            self._merge_sql(f"SELECT {columns} FROM UNNEST(@rows) r"), [struct_array("rows", rows)]
+            self.merge_messages_sql(f"SELECT {columns} FROM UNNEST(@rows) r"), [struct_array("rows", rows)]
         )
         latest: dict[str, int] = {}
         for m in fresh:
@@ -386,7 +386,7 @@ class BigQueryStore:
         next_cursor = (
             encode_cursor(f"messages:{order.value}", [rows[-1]["created_us"], rows[-1]["seq"]]) if more else None
         )
-        return MessagePage(messages=[_message(r) for r in rows], next_cursor=next_cursor)
+        return MessagePage(messages=[message_from_row(r) for r in rows], next_cursor=next_cursor)
 
     async def close(self) -> None:
         await self.bq.close()
