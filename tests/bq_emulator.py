@@ -90,7 +90,9 @@ class Emulator:
     def url(self, dataset: str | None = None, **options: str) -> str:
         """A store URL on a fresh dataset (a new one per call keeps tests independent)."""
         dataset = dataset or f"t_{uuid.uuid4().hex[:12]}"
-        query = "&".join(f"{k}={v}" for k, v in {"endpoint": self.endpoint, "timeout": "20", **options}.items())
+        query = "&".join(
+            f"{k}={v}" for k, v in {"endpoint": self.endpoint, "timeout": "20", "search": "like", **options}.items()
+        )
         return f"bigquery://{PROJECT}/{dataset}?{query}"
 
     def stop(self) -> None:

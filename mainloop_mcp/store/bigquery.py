@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from mainloop_mcp.errors import InvalidInput, NotFound
@@ -24,7 +24,6 @@ from mainloop_mcp.model import (
     NewMessage,
     NewThread,
     Order,
-    Role,
     Thread,
     ThreadFilter,
     ThreadPage,
@@ -43,49 +42,16 @@ from mainloop_mcp.store.base import (
     same_message,
 )
 from mainloop_mcp.store.bigquery_client import BigQueryClient, array, scalar, struct_array
+from mainloop_mcp.store.bigquery_rows import (
+    MESSAGE_COLUMNS,
+    THREAD_COLUMNS,
+    from_micros,
+    message_from_row,
+    thread_from_row,
+    to_micros,
+)
 from mainloop_mcp.store.bigquery_schema import BigQueryTarget
-
-THREAD_COLUMNS = (
-    "id, parent_id, thread_type, title, thread_context, status,"
-    " UNIX_MICROS(created_at) AS created_us, UNIX_MICROS(updated_at) AS updated_us"
-)
-MESSAGE_COLUMNS = (
-    "id, thread_id, seq, role, content, UNIX_MICROS(created_at) AS created_us, idempotency_key,"
-    " TO_JSON_STRING(metadata) AS metadata"
-)
-
-
-def to_micros(t: datetime) -> int:
-    return int(t.timestamp() * 1_000_000)
-
-
-def from_micros(us: int) -> datetime:
-    return datetime.fromtimestamp(us / 1_000_000, UTC)
-
-
-def thread_from_row(row: dict[str, Any]) -> Thread:
-    return Thread(
-        id=row["id"],
-        parent_id=row["parent_id"],
-        thread_type=ThreadType(row["thread_type"]),
-        title=row["title"],
-        thread_context=row["thread_context"],
-        status=ThreadStatus(row["status"]),
-        created_at=from_micros(row["created_us"]),
-        updated_at=from_micros(row["updated_us"]),
-    )
-
-
-def message_from_row(row: dict[str, Any]) -> Message:
-    return Message(
-        id=row["id"],
-        thread_id=row["thread_id"],
-        role=Role(row["role"]),
-        content=row["content"],
-        created_at=from_micros(row["created_us"]),
-        idempotency_key=row["idempotency_key"],
-        metadata=json.loads(row["metadata"]) if row["metadata"] else {},
-    )
+from mainloop_mcp.store.bigquery_search import search_index_ddl, search_messages
 
 
 class _Sequencer:
@@ -115,6 +81,8 @@ class BigQueryStore:
     async def open(cls, url: str, clock: Clock = utc_now) -> BigQueryStore:
         store = cls(await BigQueryClient.connect(BigQueryTarget.parse(url)), clock)
         try:
+            if store.bq.target.search == "function":
+                await store.bq.dml(search_index_ddl(store.bq.target))
             await store._ensure_main()
         except BaseException:
             await store.close()
@@ -387,6 +355,21 @@ class BigQueryStore:
             encode_cursor(f"messages:{order.value}", [rows[-1]["created_us"], rows[-1]["seq"]]) if more else None
         )
         return MessagePage(messages=[message_from_row(r) for r in rows], next_cursor=next_cursor)
+
+    async def search_messages(
+        self,
+        terms: list[str],
+        *,
+        match_any: bool = False,
+        thread_ids: list[str] | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 20,
+    ) -> list[tuple[Message, float]]:
+        """Full-text search (SEARCH() or the REGEXP fallback, per the URL's search= option)."""
+        return await search_messages(
+            self.bq, terms, match_any=match_any, thread_ids=thread_ids, since=since, until=until, limit=limit
+        )
 
     async def close(self) -> None:
         await self.bq.close()

@@ -107,22 +107,27 @@ class BigQueryClient:
 
         return await anyio.to_thread.run_sync(guarded)
 
-    def _run(self, client: bigquery.Client, sql: str, params: list[Any]) -> Any:
-        return client.query_and_wait(
+    def _run(self, client: bigquery.Client, sql: str, params: list[Any]) -> bigquery.QueryJob:
+        # jobs.insert + getQueryResults rather than query_and_wait's jobs.query: the emulator's
+        # jobs.query answers a failed statement with an empty result instead of the error.
+        job = client.query(
             sql,
             job_config=bigquery.QueryJobConfig(query_parameters=params),
             location=self.location,
-            api_timeout=self.target.timeout,
-            wait_timeout=self.target.timeout,
+            timeout=self.target.timeout,
             retry=self._retry,
             job_retry=self._job_retry,
         )
+        job.result(timeout=self.target.timeout, retry=self._retry)
+        return job
 
     async def rows(self, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
-        return await self.call(lambda c: [dict(r.items()) for r in self._run(c, sql, params or [])])
+        return await self.call(
+            lambda c: [dict(r.items()) for r in self._run(c, sql, params or []).result(timeout=self.target.timeout)]
+        )
 
     async def dml(self, sql: str, params: list[Any] | None = None) -> int:
-        """Run one DML statement (atomic in BigQuery); returns the number of rows it changed."""
+        """Run one DML or DDL statement (atomic in BigQuery); returns the number of rows it changed."""
         return await self.call(lambda c: int(self._run(c, sql, params or []).num_dml_affected_rows or 0))
 
     async def close(self) -> None:

@@ -18,7 +18,9 @@ URL_OPTIONS = {
     "location": "dataset location, e.g. US or EU (checked against an existing dataset; used to create a new one)",
     "endpoint": "API endpoint of a local emulator, e.g. http://127.0.0.1:9050 (anonymous credentials)",
     "timeout": "seconds each BigQuery call may take, retries included (default 60)",
+    "search": "function (default: SEARCH() and a search index) or like (REGEXP_CONTAINS; runs on the emulator)",
 }
+SEARCH_MODES = ("function", "like")
 DEFAULT_LOCATION = "US"
 DEFAULT_TIMEOUT = 60.0
 
@@ -32,6 +34,7 @@ class BigQueryTarget:
     location: str | None = None
     endpoint: str | None = None
     timeout: float = DEFAULT_TIMEOUT
+    search: str = "function"
 
     def table(self, name: str) -> str:
         return f"`{self.project}.{self.dataset}.{name}`"
@@ -60,7 +63,11 @@ class BigQueryTarget:
             raise InvalidInput(f"timeout={options['timeout']!r} in the store URL must be a number of seconds") from None
         if timeout <= 0:
             raise InvalidInput(f"timeout={options['timeout']!r} in the store URL must be positive")
+        search = options.get("search", "function")
+        if search not in SEARCH_MODES:
+            raise InvalidInput(f"search={search!r} in the store URL must be one of {', '.join(SEARCH_MODES)}")
         return cls(
+            search=search,
             project=project,
             dataset=dataset,
             location=options.get("location") or None,

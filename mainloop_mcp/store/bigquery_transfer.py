@@ -7,15 +7,15 @@ from typing import Any
 
 from mainloop_mcp.errors import Conflict
 from mainloop_mcp.model import Message, Thread
-from mainloop_mcp.store.bigquery import (
+from mainloop_mcp.store.bigquery import BigQueryStore
+from mainloop_mcp.store.bigquery_client import array, scalar, struct_array
+from mainloop_mcp.store.bigquery_rows import (
     MESSAGE_COLUMNS,
     THREAD_COLUMNS,
-    BigQueryStore,
     message_from_row,
     thread_from_row,
     to_micros,
 )
-from mainloop_mcp.store.bigquery_client import array, scalar, struct_array
 
 PAGE = 2000
 MAX_BATCH_BYTES = 4 * 1024 * 1024  # BigQuery caps a request at 10 MB; parameters count towards it
