@@ -116,3 +116,40 @@ class Emulator:
         if cls._shared is not None:
             cls._shared.stop()
             cls._shared = None
+
+
+class RealBigQuery:
+    """Set MAINLOOP_TEST_BIGQUERY_PROJECT to run the store contract suite against real BigQuery
+    (application default credentials); each test gets a fresh dataset, deleted at session end."""
+
+    project = os.environ.get("MAINLOOP_TEST_BIGQUERY_PROJECT", "")
+    location = os.environ.get("MAINLOOP_TEST_BIGQUERY_LOCATION", "US")
+    created: list[str] = []
+
+    @classmethod
+    def url(cls) -> str:
+        dataset = f"mainloop_test_{uuid.uuid4().hex[:12]}"
+        cls.created.append(dataset)
+        return f"bigquery://{cls.project}/{dataset}?location={cls.location}&timeout=60"
+
+    @classmethod
+    def delete_created(cls) -> None:
+        if not cls.created:
+            return
+        from google.cloud import bigquery
+
+        client = bigquery.Client(project=cls.project)
+        for dataset in cls.created:
+            client.delete_dataset(f"{cls.project}.{dataset}", delete_contents=True, not_found_ok=True, timeout=60)
+        client.close()  # type: ignore[no-untyped-call]
+        cls.created.clear()
+
+
+def store_url() -> str:
+    """The URL the store contract suite uses for its `bigquery` backend."""
+    return RealBigQuery.url() if RealBigQuery.project else Emulator.shared().url()
+
+
+def stop() -> None:
+    Emulator.stop_shared()
+    RealBigQuery.delete_created()

@@ -19,7 +19,7 @@ from mainloop_mcp.config import Settings
 from mainloop_mcp.hub import Hub, open_hub
 from mainloop_mcp.server import create_server
 from mainloop_mcp.store import Store, open_store
-from tests.bq_emulator import Emulator
+from tests import bq_emulator
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
@@ -54,7 +54,7 @@ def sqlite_url(tmp_path: Path) -> str:
 
 
 def bigquery_url(tmp_path: Path) -> str:
-    return Emulator.shared().url()
+    return bq_emulator.store_url()
 
 
 # Every store backend the contract suite runs against; later backends add a factory here.
@@ -65,7 +65,7 @@ STORE_URLS: dict[str, Callable[[Path], str]] = {"sqlite": sqlite_url, "bigquery"
 def _stop_bigquery_emulator() -> Iterator[None]:
     """The emulator starts on first use (tests/bq_emulator.py) and ends with the session."""
     yield
-    Emulator.stop_shared()
+    bq_emulator.stop()
 
 
 @pytest.fixture(params=sorted(STORE_URLS))
