@@ -191,7 +191,13 @@ class SqliteSide:
             )
             for t in threads
         ]
-        await self.store.run(lambda c: c.executemany("INSERT INTO threads VALUES (?, ?, ?, ?, ?, ?, ?, ?)", values))
+        await self.store.run(
+            lambda c: c.executemany(
+                "INSERT INTO threads (id, parent_id, thread_type, title, thread_context, status, created_at,"
+                " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                values,
+            )
+        )
 
     async def put_messages(self, messages: list[Message]) -> None:
         values = [
