@@ -140,9 +140,7 @@ async def bench_migrate(emulator: Emulator, messages: int) -> None:
         start = time.perf_counter()
         same = (await tally(side_of(source))).same_as(await tally(side_of(target)))
         verified = time.perf_counter() - start
-        print(
-            f"{'migrate sqlite->bigquery':<39} {messages / copied:7.0f} msg/s  verify {verified:.2f} s  same={same}"
-        )
+        print(f"{'migrate sqlite->bigquery':<39} {messages / copied:7.0f} msg/s  verify {verified:.2f} s  same={same}")
         await source.close()
         await target.close()
 

@@ -33,7 +33,9 @@ def _parser() -> argparse.ArgumentParser:
     stdio = sub.add_parser("stdio", help="Serve MCP over stdio (for Claude Desktop / Claude Code)")
     stdio.add_argument("--store", help="Store URL (MAINLOOP_STORE)")
     migrate = sub.add_parser("migrate", help="Copy every thread and message to another store, then verify")
-    migrate.add_argument("--from", dest="source", required=True, help="Source store URL (sqlite:///... or bigquery://...)")
+    migrate.add_argument(
+        "--from", dest="source", required=True, help="Source store URL (sqlite:///... or bigquery://...)"
+    )
     migrate.add_argument("--to", dest="target", required=True, help="Target store URL; an empty or partly copied store")
     return parser
 
