@@ -1,6 +1,6 @@
 """Renders the page's PNG icons from static/icon.svg with the system Chromium (run by hand after editing the SVG).
 
-    .venv/bin/python scripts/make_icons.py
+.venv/bin/python scripts/make_icons.py
 """
 
 from __future__ import annotations

@@ -149,7 +149,7 @@ async def test_html_and_script_in_messages_render_inert(hub: ServedHub, phone: B
         "<a href=\"javascript:window.pwned='href'\" id=bad>click me</a> "
         "[md link](javascript:window.pwned='md') <svg onload=\"window.pwned='svg'\"></svg>\n\n"
         "<iframe srcdoc=\"<script>parent.pwned='iframe'</script>\"></iframe>"
-        "<div style=\"position:fixed;inset:0\" onclick=\"window.pwned='div'\">overlay</div>"
+        '<div style="position:fixed;inset:0" onclick="window.pwned=\'div\'">overlay</div>'
     )
     async with mcp_client(hub.mcp_url, TOKEN) as agent:
         thread = await call(agent, "create_thread", title="Hostile", thread_type="project")
@@ -166,7 +166,8 @@ async def test_html_and_script_in_messages_render_inert(hub: ServedHub, phone: B
     assert await page.evaluate("window.pwned") is None
     assert await body.locator("script, iframe, object, embed, [style], [srcdoc]").count() == 0
     handlers = await body.evaluate(
-        "el => [...el.querySelectorAll('*')].flatMap(n => [...n.attributes].map(a => a.name)).filter(a => a.startsWith('on'))"
+        "el => [...el.querySelectorAll('*')].flatMap(n => [...n.attributes].map(a => a.name))"
+        ".filter(a => a.startsWith('on'))"
     )
     assert handlers == []
     hrefs = await body.evaluate("el => [...el.querySelectorAll('[href]')].map(a => a.getAttribute('href'))")
@@ -186,7 +187,11 @@ async def test_desktop_layout_shows_the_tree_beside_the_thread(hub: ServedHub, b
             main = await call(agent, "get_thread")
             await call(agent, "post_message", thread_id=main["id"], content="Morning. What is open today?")
             await call(
-                agent, "post_message", thread_id=main["id"], role="assistant", content="Two projects:\n\n- Garden\n- Hostile"
+                agent,
+                "post_message",
+                thread_id=main["id"],
+                role="assistant",
+                content="Two projects:\n\n- Garden\n- Hostile",
             )
         await expect(page.locator(".msg")).to_have_count(2)
         await expect(page.locator("#drawer")).to_be_in_viewport()
