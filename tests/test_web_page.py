@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -202,3 +203,63 @@ async def test_desktop_layout_shows_the_tree_beside_the_thread(hub: ServedHub, b
         assert errors == []
     finally:
         await context.close()
+
+
+async def test_archive_hides_a_thread_until_archived_are_shown(hub: ServedHub, phone: BrowserContext) -> None:
+    async with mcp_client(hub.mcp_url, TOKEN) as agent:
+        project = await call(agent, "create_thread", title="Old shed", thread_type="project")
+    errors: list[str] = []
+    page = await open_page(phone, hub, errors, f"#thread={project['id']}")
+    page.on("dialog", lambda dialog: dialog.accept())
+    await log_in(page, errors)
+    await expect(page.locator("#thread-title")).to_have_text("Old shed")
+    await page.click("#archive")
+    await expect(page.locator("#thread-title")).to_have_text("Main")
+    await page.click("#menu")
+    shed = page.locator(".thread-link", has_text="Old shed")
+    await expect(shed).to_have_count(0)
+    await page.check("#show-archived")
+    await expect(shed.locator(".badge")).to_have_text("archived")
+    await shed.click()
+    await expect(page.locator("#thread-meta")).to_contain_text("archived")
+    await expect(page.locator("#archive")).to_be_hidden()
+    assert errors == []
+
+
+async def test_a_refused_tool_call_shows_the_hubs_reason(hub: ServedHub, phone: BrowserContext) -> None:
+    errors: list[str] = []
+    page = await open_page(phone, hub, errors)
+    await log_in(page, errors)
+    await expect(page.locator("#thread-title")).to_have_text("Main")
+    await page.click("#menu")
+    await page.click("#new-thread")
+    await page.fill("#new-title", "   ")  # passes the form's `required`, refused by the hub
+    await page.click("#new-create")
+    await expect(page.locator("#new-error")).to_have_text("title: title must not be empty")
+    await expect(page.locator("#new-dialog")).to_be_visible()
+    assert errors == []
+
+
+async def test_live_updates_resume_after_the_hub_comes_back(tmp_path: Path, browser: Browser) -> None:
+    first = start_hub(tmp_path, env={"MAINLOOP_TOKEN": TOKEN})
+    context = await browser.new_context(viewport=PHONE)
+    try:
+        errors: list[str] = []
+        page = await open_page(context, first, errors)
+        await log_in(page, errors)
+        await expect(page.locator("#live")).to_have_class(re.compile(r"\bon\b"))
+        first.proc.kill()  # a crash, or the phone's network dropping: the stream breaks mid-way
+        first.proc.wait()
+        await expect(page.locator("#live")).not_to_have_class(re.compile(r"\bon\b"))
+        again = start_hub(tmp_path, env={"MAINLOOP_TOKEN": TOKEN}, port=first.port)
+        try:
+            async with mcp_client(again.mcp_url, TOKEN) as agent:
+                main = await call(agent, "get_thread")
+                await call(agent, "post_message", thread_id=main["id"], role="assistant", content="Back online.")
+            await expect(page.locator(".msg-body")).to_have_text("Back online.", timeout=20_000)
+            await expect(page.locator("#live")).to_have_class(re.compile(r"\bon\b"))
+        finally:
+            stop_hub(again)
+    finally:
+        await context.close()
+        stop_hub(first)

@@ -192,6 +192,7 @@ async function selectThread(id) {
   state.olderCursor = page.next_cursor;
   await addMessages(page.messages, "bottom");
   scrollToBottom();
+  performance.mark("mainloop:thread-visible"); // read by bench/web_first_load.py
   listen();
 }
 
@@ -305,11 +306,11 @@ async function listen() {
   state.listenAbort?.abort();
   const generation = ++state.listenGeneration;
   let delay = 1000;
+  let first = true;
   while (generation === state.listenGeneration) {
     const abort = new AbortController();
     state.listenAbort = abort;
     const threadUri = `thread://${state.currentId}`;
-    let first = true;
     try {
       await client.listen(
         { resourceSubscriptions: ["threads://active", threadUri] },
@@ -335,7 +336,6 @@ async function listen() {
     }
     if (generation !== state.listenGeneration) return;
     setLive(false);
-    first = false;
     await new Promise((resolve) => setTimeout(resolve, delay));
     delay = Math.min(delay * 2, 15000);
   }

@@ -146,7 +146,10 @@ export class McpClient {
   async callTool(name, args = {}) {
     const result = await this.request("tools/call", { name, arguments: args });
     if (result.isError) {
-      const text = (result.content || []).map((c) => c.text || "").join("\n");
+      const text = (result.content || [])
+        .map((c) => c.text || "")
+        .join("\n")
+        .replace(/^Error executing tool [^:]+: /, ""); // the SDK's prefix; the hub's own message follows
       throw new McpError(text || `${name} failed`);
     }
     return result.structuredContent;
