@@ -25,8 +25,8 @@ import anyio
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, PHONE, call, mcp_client  # noqa: E402
-from tests.conftest import TOKEN, start_hub, stop_hub  # noqa: E402
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, PHONE, call, mcp_client
+from tests.conftest import TOKEN, start_hub, stop_hub
 
 MESSAGES = 50
 SAMPLE = "Step {n}: water the **beds**.\n\n```python\ndef water(bed):\n    return bed.moisture < 0.3\n```\n"
