@@ -263,3 +263,11 @@ async def test_live_updates_resume_after_the_hub_comes_back(tmp_path: Path, brow
     finally:
         await context.close()
         stop_hub(first)
+
+
+async def test_a_loopback_hub_without_token_opens_directly(served: ServedHub, phone: BrowserContext) -> None:
+    errors: list[str] = []
+    page = await open_page(phone, served, errors)
+    await expect(page.locator("#thread-title")).to_have_text("Main")
+    await expect(page.locator("#login")).to_be_hidden()
+    assert errors == []
