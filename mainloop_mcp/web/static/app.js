@@ -43,8 +43,10 @@ onAuthFailure((error) => {
 // ---------- start ----------
 
 async function start() {
+  // One round trip for all three: a refused token fails them alike, and nothing shows before they answer.
+  let tools;
   try {
-    await client.discover();
+    [, tools] = await Promise.all([client.discover(), client.listTools(), loadTree()]);
   } catch (error) {
     if (error instanceof AuthError) return reportError(error, "connect");
     $("login").hidden = false;
@@ -52,17 +54,13 @@ async function start() {
     $("login-error").hidden = false;
     return;
   }
+  state.tools = new Set(tools.map((t) => t.name));
   $("login").hidden = true;
   $("app").hidden = false;
-  try {
-    const tools = await client.listTools();
-    state.tools = new Set(tools.map((t) => t.name));
-    await loadTree();
-    const wanted = new URLSearchParams(location.hash.slice(1)).get("thread");
-    await selectThread(wanted && state.threads.has(wanted) ? wanted : state.mainId);
-  } catch (error) {
-    reportError(error, "load the threads");
-  }
+  const wanted = new URLSearchParams(location.hash.slice(1)).get("thread");
+  await selectThread(wanted && state.threads.has(wanted) ? wanted : state.mainId).catch((error) =>
+    reportError(error, "open the thread"),
+  );
 }
 
 // ---------- thread tree ----------
