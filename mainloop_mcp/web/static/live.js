@@ -25,7 +25,7 @@ function setLive(on) {
 export async function listen({ onThread, onTree }) {
   stopListening();
   const mine = generation;
-  let delay = 1000;
+  let delay = 500;
   let first = true;
   while (mine === generation) {
     const abort = new AbortController();
@@ -38,9 +38,11 @@ export async function listen({ onThread, onTree }) {
           signal: abort.signal,
           onReady: () => {
             setLive(true);
-            delay = 1000;
-            // Nothing is replayed after a reconnect: refetch what may have changed meanwhile.
-            if (!first) Promise.all([onThread(), onTree()]).catch((e) => reportError(e, "refresh"));
+            delay = 500;
+            // Nothing is replayed: refetch what may have changed before this stream was acknowledged
+            // (the open thread always: a post can land between its first read and this moment).
+            const refetch = first ? [onThread()] : [onThread(), onTree()];
+            Promise.all(refetch).catch((e) => reportError(e, "refresh"));
             first = false;
           },
           onEvent: ({ uri }) => {
@@ -57,7 +59,7 @@ export async function listen({ onThread, onTree }) {
     if (mine !== generation) return;
     setLive(false);
     await new Promise((resolve) => setTimeout(resolve, delay));
-    delay = Math.min(delay * 2, 15000);
+    delay = Math.min(delay * 2, 10000);
   }
 }
 
