@@ -210,6 +210,7 @@ async def test_desktop_layout_shows_the_tree_beside_the_thread(hub: ServedHub, b
 async def test_archive_hides_a_thread_until_archived_are_shown(hub: ServedHub, phone: BrowserContext) -> None:
     async with mcp_client(hub.mcp_url, TOKEN) as agent:
         project = await call(agent, "create_thread", title="Old shed", thread_type="project")
+        await call(agent, "create_thread", title="Paint the door", thread_type="task", parent_id=project["id"])
     errors: list[str] = []
     page = await open_page(phone, hub, errors, f"#thread={project['id']}")
     page.on("dialog", lambda dialog: dialog.accept())
@@ -220,6 +221,7 @@ async def test_archive_hides_a_thread_until_archived_are_shown(hub: ServedHub, p
     await page.click("#menu")
     shed = page.locator(".thread-link", has_text="Old shed")
     await expect(shed).to_have_count(0)
+    await expect(page.locator(".type-main + ul .thread-link", has_text="Paint the door")).to_be_visible()  # not lost
     await page.check("#show-archived")
     await expect(shed.locator(".badge")).to_have_text("archived")
     await shed.click()

@@ -84,10 +84,13 @@ async function loadTree() {
   renderTree();
 }
 
+// An active task whose project is archived (and hidden) still shows, under main.
+const isOrphan = (t) => t.thread_type !== "main" && t.parent_id && !state.threads.has(t.parent_id);
+
 function childrenOf(parentId) {
   const order = { project: 0, task: 1 };
   return [...state.threads.values()]
-    .filter((t) => t.parent_id === parentId)
+    .filter((t) => t.parent_id === parentId || (parentId === state.mainId && isOrphan(t)))
     .sort((a, b) => order[a.thread_type] - order[b.thread_type] || b.updated_at.localeCompare(a.updated_at));
 }
 
