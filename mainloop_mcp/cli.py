@@ -21,6 +21,7 @@ from mainloop_mcp.store.transfer import copy_store, side_of, tally
 from mainloop_mcp.web.app import InsecureBinding, create_app
 
 log = logging.getLogger("mainloop")
+SHUTDOWN_GRACE_SECONDS = 3
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -44,7 +45,13 @@ async def _serve(settings: Settings) -> None:
     async with open_hub(settings) as hub:
         app = create_app(hub)
         config = uvicorn.Config(
-            app, host=settings.host, port=settings.port, log_level=settings.log_level.lower(), lifespan="on"
+            app,
+            host=settings.host,
+            port=settings.port,
+            log_level=settings.log_level.lower(),
+            lifespan="on",
+            # Open subscriptions/listen streams (the phone page) never end by themselves: don't wait on them.
+            timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
         )
         server = uvicorn.Server(config)
         log.info("mainloop %s store=%s", "serving", settings.store.split("?")[0])

@@ -9,9 +9,10 @@ import ipaddress
 import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import platformdirs
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -56,6 +57,12 @@ class Settings(BaseSettings):
     allowed_origins: list[str] = Field(
         default_factory=list, description="Extra Origin values accepted by /mcp (e.g. https://mainloop.example.com)"
     )
+    cf_access_team_domain: str | None = Field(
+        default=None,
+        description="Cloudflare Access team domain (myteam.cloudflareaccess.com); with cf_access_aud, a valid "
+        "Cf-Access-Jwt-Assertion header is accepted in place of the bearer token",
+    )
+    cf_access_aud: str | None = Field(default=None, description="Cloudflare Access application audience (AUD) tag")
     timezone: str = Field(default="UTC", description="IANA time zone for day/week/month buckets")
     log_level: str = Field(default="INFO", description="Python log level")
 
@@ -70,6 +77,30 @@ class Settings(BaseSettings):
         if not v.startswith(("sqlite:///", "bigquery://")):
             raise ValueError(f"store URL {v!r} must start with sqlite:/// or bigquery://")
         return v
+
+    @field_validator("cf_access_team_domain")
+    @classmethod
+    def _team_url(cls, v: str | None) -> str | None:
+        """A bare team domain becomes its https URL; plain http is allowed only on loopback (tests)."""
+        if v is None or not v.strip():
+            return None
+        url = v.strip().rstrip("/")
+        if "://" not in url:
+            url = f"https://{url}"
+        parts = urlsplit(url)
+        if parts.scheme != "https" and not (parts.scheme == "http" and is_loopback(parts.hostname or "")):
+            raise ValueError(f"cf_access_team_domain {v!r} must be an https URL or a bare domain")
+        return url
+
+    @model_validator(mode="after")
+    def _cf_access_pair(self) -> Settings:
+        if (self.cf_access_team_domain is None) != (not self.cf_access_aud):
+            raise ValueError("set both cf_access_team_domain and cf_access_aud (or neither) to use Cloudflare Access")
+        return self
+
+    @property
+    def cf_access_enabled(self) -> bool:
+        return self.cf_access_team_domain is not None and bool(self.cf_access_aud)
 
     @property
     def token_required(self) -> bool:

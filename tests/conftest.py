@@ -121,8 +121,11 @@ class ServedHub:
         return f"{self.base}/mcp"
 
 
-def start_hub(tmp_path: Path, env: dict[str, str] | None = None, args: list[str] | None = None) -> ServedHub:
-    port = free_port()
+def start_hub(
+    tmp_path: Path, env: dict[str, str] | None = None, args: list[str] | None = None, port: int | None = None
+) -> ServedHub:
+    """`port` restarts a hub where it was (same store, same address); by default a free port is picked."""
+    port = port or free_port()
     log = tmp_path / f"serve-{port}.log"
     full_env = {
         **os.environ,
