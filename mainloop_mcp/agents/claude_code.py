@@ -93,8 +93,19 @@ async def call_backend(client: Client, backend: Backend, prompt: str, work_folde
 
 async def ask_once(backend: Backend, prompt: str, work_folder: Path) -> str:
     """Run one prompt in its own server; cancelling the caller kills that server and its children."""
-    async with open_session(backend, _devnull()) as client:
-        return await call_backend(client, backend, prompt, work_folder)
+    try:
+        async with open_session(backend, _devnull()) as client:
+            return await call_backend(client, backend, prompt, work_folder)
+    except BaseExceptionGroup as group:  # the session's task group wraps what the call raised
+        failed = group.subgroup(lambda e: isinstance(e, AgentFailed | TimeoutError))
+        if failed is None:
+            raise
+        raise _first(failed) from None
+
+
+def _first(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    first = group.exceptions[0]
+    return _first(first) if isinstance(first, BaseExceptionGroup) else first
 
 
 class AgentConnection:
