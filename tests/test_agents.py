@@ -6,7 +6,7 @@ import hashlib
 import json
 import os
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -370,16 +370,20 @@ async def _no_progress(_: str) -> None:
     return None
 
 
+async def _poll(condition: Callable[[], bool], seconds: float, what: str) -> None:
+    for _ in range(int(seconds / 0.05)):
+        if condition():
+            return
+        await anyio.sleep(0.05)
+    raise AssertionError(f"timed out after {seconds} s waiting for {what}")
+
+
 async def _wait_started(tmp_path: Path, count: int) -> None:
-    with anyio.fail_after(20):
-        while len(started_pids(tmp_path)) < count:
-            await anyio.sleep(0.05)
+    await _poll(lambda: len(started_pids(tmp_path)) >= count, 20, f"{count} stand-in CLIs to start")
 
 
 async def _wait_dead(pid: int) -> None:
-    with anyio.fail_after(10):
-        while alive(pid):
-            await anyio.sleep(0.05)
+    await _poll(lambda: not alive(pid), 10, f"process {pid} to end")
 
 
 def _my_backend_servers() -> list[int]:
