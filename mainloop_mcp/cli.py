@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import anyio
 import uvicorn
@@ -29,6 +30,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--store", help="Store URL (MAINLOOP_STORE)")
     stdio = sub.add_parser("stdio", help="Serve MCP over stdio (for Claude Desktop / Claude Code)")
     stdio.add_argument("--store", help="Store URL (MAINLOOP_STORE)")
+    agent = sub.add_parser(
+        "agent-run", help="Run one agent prompt and print its result line (Kubernetes Job entrypoint)"
+    )
+    agent.add_argument("--prompt-file", required=True, type=Path, help="File holding the prompt")
+    agent.add_argument("--work-folder", required=True, type=Path, help="Folder the agent works in")
     return parser
 
 
@@ -50,12 +56,18 @@ async def _stdio(settings: Settings) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "agent-run":
+        from mainloop_mcp.agents.job_entry import agent_run
+
+        return anyio.run(agent_run, load_settings(), args.prompt_file, args.work_folder)
     try:
         settings = load_settings(**{k: v for k, v in vars(args).items() if k != "command"})
     except ValidationError as exc:
         print(f"mainloop: bad configuration: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=settings.log_level.upper(), stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=settings.log_level.upper(), stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
+    )
     try:
         anyio.run(_serve if args.command == "serve" else _stdio, settings)
     except (InsecureBinding, MainloopError) as exc:
