@@ -95,9 +95,7 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="MAINLOOP_", extra="forbid")
 
-    store: str = Field(
-        default_factory=default_store_url, description="Store URL: sqlite:///path or bigquery://project/dataset"
-    )
+    store: str = Field(default_factory=default_store_url, description="Store URL: sqlite:///path or bigquery://project/dataset")
     host: str = Field(default="127.0.0.1", description="Address `mainloop serve` binds to")
     port: int = Field(default=8765, ge=0, le=65535, description="Port `mainloop serve` listens on")
     token: SecretStr | None = Field(default=None, description="Bearer token for the HTTP endpoint")
@@ -123,6 +121,9 @@ class Settings(BaseSettings):
         default_factory=default_claude_code_mcp, description="claude-code-mcp's dist/server.js (npm, pinned)"
     )
     claude_cli: str = Field(default="claude", description="The claude CLI (CLAUDE_CLI_NAME); resolved to a full path")
+    kubeconfig: Path | None = Field(
+        default=None, description="Kubeconfig for agent_runner=kubernetes outside a cluster (else in-cluster config)"
+    )
     k8s_job: K8sJobTemplate = Field(
         default_factory=K8sJobTemplate, description="Job template for agent_runner=kubernetes"
     )

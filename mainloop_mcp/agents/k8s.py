@@ -193,12 +193,15 @@ class KubernetesRunner:
                 "agent_runner = 'kubernetes' needs the kubernetes client: pip install 'mainloop-mcp[kubernetes]'"
             ) from exc
         try:
-            config.load_incluster_config()  # type: ignore[no-untyped-call]
-        except config.ConfigException:
-            try:
-                config.load_kube_config()  # type: ignore[no-untyped-call]
-            except (config.ConfigException, OSError) as exc:
-                raise InvalidInput(f"no Kubernetes configuration found (in-cluster or ~/.kube/config): {exc}") from exc
+            if settings.kubeconfig is not None:
+                config.load_kube_config(config_file=str(settings.kubeconfig))  # type: ignore[no-untyped-call]
+            else:
+                config.load_incluster_config()  # type: ignore[no-untyped-call]
+        except (config.ConfigException, OSError) as exc:
+            raise InvalidInput(
+                f"no Kubernetes configuration found ({settings.kubeconfig or 'in-cluster'}): {exc}; "
+                "run the hub in the cluster or set MAINLOOP_KUBECONFIG"
+            ) from exc
         return cls(
             settings.k8s_job,
             settings.agent_work_roots,
