@@ -211,6 +211,7 @@ class AgentRun(BaseModel):
     result: str | None = None
     error: str | None = None
     external_id: str | None = Field(default=None, description="Runner's own handle, e.g. the Kubernetes Job name")
+    owner: str = Field(description="The hub process running it (host/pid/start); decides who may mark it interrupted")
     created_at: datetime
     started_at: datetime | None = None
     finished_at: datetime | None = None
@@ -224,6 +225,7 @@ class NewAgentRun(BaseModel):
     prompt: str
     work_folder: str
     runner: str
+    owner: str
 
     @field_validator("prompt")
     @classmethod

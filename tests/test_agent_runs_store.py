@@ -30,8 +30,10 @@ async def _project(s: RunsStore) -> str:
     return (await s.create_thread(NewThread(thread_type=ThreadType.PROJECT, title="P"))).id
 
 
-def _new(parent: str, prompt: str = "do the thing", title: str = "Thing") -> NewAgentRun:
-    return NewAgentRun(parent_thread_id=parent, title=title, prompt=prompt, work_folder="/w", runner="local")
+def _new(parent: str, prompt: str = "do the thing", title: str = "Thing", owner: str = "h/1/1") -> NewAgentRun:
+    return NewAgentRun(
+        parent_thread_id=parent, title=title, prompt=prompt, work_folder="/w", runner="local", owner=owner
+    )
 
 
 async def _tasks(s: RunsStore) -> list[str]:
@@ -95,20 +97,29 @@ async def test_huge_results_are_kept_whole_and_clipped_in_the_message(runs: Runs
     assert len(posted.encode()) <= 1024 * 1024 and "output truncated: it was 2,097,152 bytes" in posted
 
 
-async def test_interrupt_unfinished_ends_queued_and_running_runs_only(runs: RunsStore) -> None:
+async def test_interrupt_unfinished_ends_queued_and_running_runs_of_gone_owners_only(runs: RunsStore) -> None:
     parent = await _project(runs)
-    queued = await runs.create_run(_new(parent, title="q"))
-    running = await runs.create_run(_new(parent, title="r"))
+    queued = await runs.create_run(_new(parent, title="q", owner="dead"))
+    running = await runs.create_run(_new(parent, title="r", owner="dead"))
     await runs.start_run(running.id)
-    finished = await runs.create_run(_new(parent, title="f"))
+    finished = await runs.create_run(_new(parent, title="f", owner="dead"))
     await runs.finish_run(finished.id, RunStatus.FAILED, error="boom")
-    interrupted = await runs.interrupt_unfinished("restarted")
+    other_hub = await runs.create_run(_new(parent, title="alive", owner="alive"))
+    asked: list[str] = []
+
+    def gone(owner: str) -> bool:
+        asked.append(owner)
+        return owner == "dead"
+
+    interrupted = await runs.interrupt_unfinished("restarted", gone)
     assert sorted(r.id for r in interrupted) == sorted([queued.id, running.id])
+    assert sorted(asked) == ["alive", "dead", "dead"]
     assert {r.status for r in interrupted} == {RunStatus.INTERRUPTED} and {r.error for r in interrupted} == {
         "restarted"
     }
     assert (await runs.get_run(finished.id)).status is RunStatus.FAILED
-    assert await runs.interrupt_unfinished("again") == []
+    assert (await runs.get_run(other_hub.id)).status is RunStatus.QUEUED
+    assert await runs.interrupt_unfinished("again", gone) == []
     last = (await runs.read_messages(queued.thread_id)).messages[0]
     assert last.role is Role.AGENT and last.content == "Agent run interrupted: restarted"
 

@@ -442,3 +442,52 @@ async def test_a_crashed_hub_marks_in_flight_runs_interrupted_at_next_start(tmp_
     assert after["status"] == "interrupted" and "hub restarted" in after["error"]
     assert task["messages"][0]["role"] == "agent" and "interrupted" in task["messages"][0]["content"]
     assert outcome["messages"][0]["content"].startswith(f"Agent run {run['id']} ('SLEEP=60') interrupted")
+
+
+async def test_a_second_hub_on_the_same_file_leaves_live_runs_alone(tmp_path: Path) -> None:
+    """`mainloop serve` runs an agent while `mainloop stdio` (here: a hub in this process) starts on the same file."""
+    from tests.conftest import start_hub, stop_hub
+
+    settings = agent_settings(tmp_path)
+    env = {
+        "MAINLOOP_AGENT_WORK_ROOTS": json.dumps([str(tmp_path / "work")]),
+        "MAINLOOP_CLAUDE_CLI": str(FAKE_CLAUDE),
+    }
+    served = start_hub(tmp_path, env=env)
+    try:
+        async with Client(served.mcp_url) as c:
+            parent = await call(c, "create_thread", title="P", thread_type="project")
+            run = await call(
+                c, "spawn_agent", prompt="SLEEP=2", parent_thread_id=parent["id"], work_folder=str(tmp_path / "work")
+            )
+            async with open_hub(settings) as second:
+                assert (await second.agents.get(run["id"])).status in (RunStatus.QUEUED, RunStatus.RUNNING)
+            for _ in range(200):
+                got = await call(c, "get_agent", run_id=run["id"])
+                if got["status"] != "running":
+                    break
+                await anyio.sleep(0.1)
+    finally:
+        stop_hub(served)
+    assert got["status"] == "succeeded", got
+
+
+def test_owner_gone_tells_live_hub_processes_from_dead_ones(tmp_path: Path) -> None:
+    import socket
+    import subprocess
+
+    from mainloop_mcp.agents.owner import owner_gone, this_process
+
+    assert not owner_gone(this_process())
+    host = socket.gethostname()
+    sleeper = subprocess.Popen(["sleep", "30"])
+    try:
+        ticks = Path(f"/proc/{sleeper.pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+        assert not owner_gone(f"{host}/{sleeper.pid}/{ticks}")
+        assert owner_gone(f"{host}/{sleeper.pid}/{int(ticks) + 1}")  # same pid, another process: reused
+        assert owner_gone(f"another-host/{sleeper.pid}/{ticks}")
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    assert owner_gone(f"{host}/{sleeper.pid}/{ticks}")
+    assert owner_gone("garbage")

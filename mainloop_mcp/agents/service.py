@@ -18,6 +18,7 @@ import anyio.abc
 from mainloop_mcp.agents.backends import Backend, check_work_folder, resolve_backend
 from mainloop_mcp.agents.claude_code import AgentConnection, AgentFailed
 from mainloop_mcp.agents.context import chat_prompt
+from mainloop_mcp.agents.owner import owner_gone, this_process
 from mainloop_mcp.agents.runner import AgentJob, LocalRunner, Runner
 from mainloop_mcp.config import Settings
 from mainloop_mcp.errors import Conflict
@@ -60,7 +61,7 @@ class AgentService:
 
     async def start(self) -> list[AgentRun]:
         """Runs left queued or running by a previous hub process can't be resumed: record them interrupted."""
-        interrupted = await self._store.interrupt_unfinished(RESTART_REASON)
+        interrupted = await self._store.interrupt_unfinished(RESTART_REASON, owner_gone)
         if interrupted:
             log.warning("marked %d agent runs interrupted after a restart", len(interrupted))
         return interrupted
@@ -109,6 +110,7 @@ class AgentService:
             prompt=prompt,
             work_folder=str(folder),
             runner=self._settings.agent_runner,
+            owner=this_process(),
         )
         if len(self._live) >= self.capacity:
             raise Conflict(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
@@ -104,8 +105,11 @@ class AgentRunStore(Protocol):
         thread and a one-line outcome into the parent. Only the first finish counts; later ones return it."""
         ...
 
-    async def interrupt_unfinished(self, reason: str) -> list[AgentRun]:
-        """Mark every queued or running run interrupted (after a restart), posting `reason` as its outcome."""
+    async def interrupt_unfinished(self, reason: str, owner_gone: Callable[[str], bool]) -> list[AgentRun]:
+        """Mark queued or running runs whose owner process is gone interrupted, posting `reason` as the outcome.
+
+        Runs owned by a hub that is still alive (e.g. `mainloop serve` while `mainloop stdio` starts on the
+        same file) are left alone."""
         ...
 
 

@@ -45,6 +45,7 @@ AGENT_RUNS_MIGRATION = """
         result TEXT,
         error TEXT,
         external_id TEXT,
+        owner TEXT NOT NULL,
         created_at INTEGER NOT NULL,
         started_at INTEGER,
         finished_at INTEGER
@@ -74,6 +75,7 @@ def _run(row: sqlite3.Row) -> AgentRun:
         result=row["result"],
         error=row["error"],
         external_id=row["external_id"],
+        owner=row["owner"],
         created_at=datetime.fromtimestamp(row["created_at"] / 1_000_000, UTC),
         started_at=_dt(row["started_at"]),
         finished_at=_dt(row["finished_at"]),
@@ -123,7 +125,7 @@ class SqliteAgentRuns:
                 run_id = new_id("run")
                 c.execute(
                     "INSERT INTO agent_runs (id, thread_id, parent_thread_id, title, prompt, work_folder, runner,"
-                    " status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?)",
+                    " owner, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?)",
                     (
                         run_id,
                         thread.id,
@@ -132,6 +134,7 @@ class SqliteAgentRuns:
                         new.prompt,
                         new.work_folder,
                         new.runner,
+                        new.owner,
                         self._now(),
                     ),
                 )
@@ -225,10 +228,11 @@ class SqliteAgentRuns:
 
         return await self._run(finish)
 
-    async def interrupt_unfinished(self, reason: str) -> list[AgentRun]:
+    async def interrupt_unfinished(self, reason: str, owner_gone: Callable[[str], bool]) -> list[AgentRun]:
         def interrupt() -> list[AgentRun]:
             with self._tx() as c:
-                ids = [r["id"] for r in c.execute("SELECT id FROM agent_runs WHERE status IN ('queued', 'running')")]
-                return [self._finish_in(c, run_id, RunStatus.INTERRUPTED, None, reason) for run_id in ids]
+                rows = c.execute("SELECT id, owner FROM agent_runs WHERE status IN ('queued', 'running')").fetchall()
+                gone = [r["id"] for r in rows if owner_gone(r["owner"])]
+                return [self._finish_in(c, run_id, RunStatus.INTERRUPTED, None, reason) for run_id in gone]
 
         return await self._run(interrupt)
