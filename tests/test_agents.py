@@ -491,3 +491,31 @@ def test_owner_gone_tells_live_hub_processes_from_dead_ones(tmp_path: Path) -> N
         sleeper.wait()
     assert owner_gone(f"{host}/{sleeper.pid}/{ticks}")
     assert owner_gone("garbage")
+
+
+async def test_a_failed_chat_is_a_clear_tool_error_and_keeps_only_the_users_message(hub: Hub, client: Client) -> None:
+    thread_id = await project(hub)
+    text = await call_error(client, "chat", thread_id=thread_id, content="this will FAIL")
+    assert "simulated failure (FAIL marker)" in text and "exit code 3" in text
+    assert [m.role for m in await messages(hub, thread_id)] == [Role.USER]
+    assert "no thread with id 'thr_nope'" in await call_error(client, "chat", thread_id="thr_nope", content="hi")
+    assert "content must not be empty" in await call_error(client, "chat", thread_id=thread_id, content=" ")
+    assert len(await messages(hub, thread_id)) == 1
+
+
+async def test_ask_answers_without_storing_anything(hub: Hub) -> None:
+    answer = await hub.agents.ask("Summarise the day.\nAll went well.")
+    assert "last: All went well." in answer and "bytes=33" in answer
+    assert (await hub.agents.list(None, None, 50, None)).runs == []
+
+
+async def test_a_chat_over_the_time_limit_fails_clearly_and_its_child_is_killed(tmp_path: Path) -> None:
+    async with open_hub(agent_settings(tmp_path, agent_timeout_seconds=1)) as hub:
+        async with Client(create_server(hub), mode="legacy") as c:
+            thread_id = await project(hub)
+            text = await call_error(c, "chat", thread_id=thread_id, content="slow one SLEEP=30")
+            assert "gave no answer within 1 s" in text
+            await _wait_dead(started_pids(tmp_path)[0])
+            other = await project(hub, "fresh")
+            reply = await call(c, "chat", thread_id=other, content="quick")
+            assert reply["reply"]["content"].rstrip().endswith("user: quick")

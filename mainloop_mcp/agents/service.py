@@ -189,11 +189,20 @@ class AgentService:
         user = await self._store.post_message(NewMessage(thread_id=thread_id, role=Role.USER, content=content))
         prompt = await chat_prompt(self._store, thread)
         await progress(f"asking {connection.backend.name}")
-        async with anyio.create_task_group() as beats:
+        answer, failure = "", None
+        async with anyio.create_task_group() as beats:  # raises groups: keep the agent's error out of it
             beats.start_soon(_heartbeat, progress)
-            with anyio.fail_after(self._settings.agent_timeout_seconds):
-                answer = await connection.ask(prompt, self.chat_folder())
-            beats.cancel_scope.cancel()
+            try:
+                answer = await self.ask(prompt)
+            except (AgentFailed, TimeoutError) as exc:
+                failure = exc
+            finally:
+                beats.cancel_scope.cancel()
+        if isinstance(failure, TimeoutError):
+            limit = self._settings.agent_timeout_seconds
+            raise AgentFailed(f"{connection.backend.name} gave no answer within {limit:g} s (agent_timeout_seconds)")
+        if failure is not None:
+            raise failure
         if not answer.strip():
             raise AgentFailed(f"{connection.backend.name} returned an empty answer; nothing was posted as a reply")
         reply = await self._store.post_message(
@@ -205,6 +214,11 @@ class AgentService:
             )
         )
         return user, reply
+
+    async def ask(self, prompt: str) -> str:
+        """One prompt, one answer, nothing stored: for the memory pyramid's LLM summariser and similar helpers."""
+        with anyio.fail_after(self._settings.agent_timeout_seconds):
+            return await self.connection().ask(prompt, self.chat_folder())
 
     async def health(self) -> str:
         return await self.connection().health(self.chat_folder())
