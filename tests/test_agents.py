@@ -68,10 +68,10 @@ async def messages(hub: Hub, thread_id: str) -> list[Any]:
 @pytest.mark.parametrize("mode", ["legacy", "auto"])
 async def test_chat_reply_lands_in_the_thread_as_assistant_message(hub: Hub, tmp_path: Path, mode: str) -> None:
     thread_id = await project(hub)
-    notes: list[str | None] = []
+    notes: list[tuple[float, str | None]] = []
 
     async def on_progress(progress: float, total: float | None, message: str | None) -> None:
-        notes.append(message)
+        notes.append((progress, message))
 
     async with Client(create_server(hub), mode=mode) as c:
         earlier = await call(c, "post_message", thread_id=thread_id, content="remember the colour teal")
@@ -90,7 +90,8 @@ async def test_chat_reply_lands_in_the_thread_as_assistant_message(hub: Hub, tmp
     assert "flags: --dangerously-skip-permissions" in reply["content"]
     assert f"cwd: {(tmp_path / 'work').resolve()}" in reply["content"]
     assert earlier["id"] in [m.id for m in stored]
-    assert any(n and "asking claude-code-mcp" in n for n in notes)
+    assert notes and notes[0] == (1, "asking claude-code-mcp")
+    assert [p for p, _ in notes] == sorted({p for p, _ in notes})  # strictly increasing
 
 
 async def test_chat_includes_earlier_messages_in_the_prompt(hub: Hub) -> None:
@@ -519,3 +520,23 @@ async def test_a_chat_over_the_time_limit_fails_clearly_and_its_child_is_killed(
             other = await project(hub, "fresh")
             reply = await call(c, "chat", thread_id=other, content="quick")
             assert reply["reply"]["content"].rstrip().endswith("user: quick")
+
+
+async def test_a_slow_chat_sends_heartbeat_progress(hub: Hub, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mainloop_mcp.agents import service
+
+    monkeypatch.setattr(service, "HEARTBEAT_SECONDS", 0.2)
+    thread_id = await project(hub)
+    notes: list[tuple[float, str | None]] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        notes.append((progress, message))
+
+    async with Client(create_server(hub), mode="legacy") as c:
+        result = await c.call_tool(
+            "chat", {"thread_id": thread_id, "content": "think SLEEP=1.2"}, progress_callback=on_progress
+        )
+    assert not result.is_error
+    beats = [m for _, m in notes if m and m.startswith("still working")]
+    assert len(beats) >= 3, notes
+    assert [p for p, _ in notes] == list(range(1, len(notes) + 1))

@@ -24,8 +24,12 @@ async def chat(
     """Post a message and get the agent's reply in the same thread. Takes as long as the agent needs;
     progress notifications arrive meanwhile. For long or parallel work use spawn_agent instead."""
 
+    steps = 0
+
     async def progress(note: str) -> None:
-        await ctx.report_progress(0, None, note)
+        nonlocal steps
+        steps += 1  # progress must increase with every notification
+        await ctx.report_progress(steps, None, note)
 
     message, reply = await hub_of(ctx).agents.chat(thread_id, content, progress)
     await ctx.notify_resource_updated(f"thread://{thread_id}")
