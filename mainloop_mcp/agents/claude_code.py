@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -31,6 +33,7 @@ from mainloop_mcp.model import new_id
 log = logging.getLogger(__name__)
 
 CONTEXT_DIR = ".mainloop"
+SESSION_ENV = "MAINLOOP_AGENT_SESSION"
 HEALTH_PROMPT = "Reply with the single word: ok"
 
 
@@ -93,14 +96,48 @@ async def call_backend(client: Client, backend: Backend, prompt: str, work_folde
 
 async def ask_once(backend: Backend, prompt: str, work_folder: Path) -> str:
     """Run one prompt in its own server; cancelling the caller kills that server and its children."""
+    token = new_id("ses")
     try:
-        async with open_session(backend, _devnull()) as client:
-            return await call_backend(client, backend, prompt, work_folder)
+        async with open_session(with_session_token(backend, token), _devnull()) as client:
+            try:
+                return await call_backend(client, backend, prompt, work_folder)
+            except anyio.get_cancelled_exc_class():
+                # Kill the tree now: the SDK would first give the server 2 s to exit by itself.
+                kill_session(token)
+                raise
     except BaseExceptionGroup as group:  # the session's task group wraps what the call raised
         failed = group.subgroup(lambda e: isinstance(e, AgentFailed | TimeoutError))
         if failed is None:
             raise
         raise _first(failed) from None
+
+
+def with_session_token(backend: Backend, token: str) -> Backend:
+    """The backend with `token` in its server's environment, so `kill_session` can find that server."""
+    server = backend.server.model_copy(update={"env": {**(backend.server.env or {}), SESSION_ENV: token}})
+    return replace(backend, server=server)
+
+
+def kill_session(token: str) -> None:
+    """SIGKILL the process group of the backend server we started with `token` in its environment
+    (the SDK starts it in a new session, so its group holds the server and every child it spawned)."""
+    me = str(os.getpid())
+    marker = f"{SESSION_ENV}={token}".encode()
+    try:
+        entries = list(Path("/proc").iterdir())
+    except OSError:  # no procfs: the SDK's own shutdown still kills the group, only later
+        return
+    for entry in entries:
+        if not entry.name.isdigit():
+            continue
+        try:
+            if (entry / "stat").read_text().rsplit(")", 1)[1].split()[1] != me:
+                continue
+            if marker in (entry / "environ").read_bytes().split(b"\0"):
+                os.killpg(int(entry.name), signal.SIGKILL)
+                return
+        except (OSError, IndexError):
+            continue
 
 
 def _first(group: BaseExceptionGroup[BaseException]) -> BaseException:
@@ -117,6 +154,7 @@ class AgentConnection:
         self._client: Client | None = None
         self._stop = anyio.Event()
         self._lock = anyio.Lock()
+        self._token = new_id("ses")
 
     @property
     def backend(self) -> Backend:
@@ -124,7 +162,7 @@ class AgentConnection:
 
     async def _hold(self, stop: anyio.Event, *, task_status: anyio.abc.TaskStatus[Client]) -> None:
         try:
-            async with open_session(self._backend, sys.stderr) as client:
+            async with open_session(with_session_token(self._backend, self._token), sys.stderr) as client:
                 task_status.started(client)
                 await stop.wait()
         except Exception:  # the server died: the next call reconnects
@@ -134,6 +172,7 @@ class AgentConnection:
         async with self._lock:
             if self._client is None:
                 self._stop = anyio.Event()
+                self._token = new_id("ses")
                 try:
                     self._client = await self._tg.start(self._hold, self._stop)
                 except Exception as exc:
@@ -165,7 +204,8 @@ class AgentConnection:
                     raise AgentFailed(f"agent backend {self._backend.name} connection was lost: {exc!r}") from exc
             except BaseException:
                 # Cancelled or timed out: the claude child keeps running inside the shared server,
-                # so recycle the server to kill it.
+                # so recycle the server to kill it (other calls in flight on it retry on a new one).
+                kill_session(self._token)
                 self._drop(client)
                 raise
         raise AssertionError("unreachable")
