@@ -540,3 +540,33 @@ async def test_a_slow_chat_sends_heartbeat_progress(hub: Hub, monkeypatch: pytes
     beats = [m for _, m in notes if m and m.startswith("still working")]
     assert len(beats) >= 3, notes
     assert [p for p, _ in notes] == list(range(1, len(notes) + 1))
+
+
+async def test_mainloop_stdio_runs_agents_in_the_background_too(tmp_path: Path) -> None:
+    import sys
+
+    from mcp import StdioServerParameters
+
+    agent_settings(tmp_path)
+    params = StdioServerParameters(
+        command=str(Path(sys.executable).parent / "mainloop"),
+        args=["stdio"],
+        env={
+            "MAINLOOP_STORE": f"sqlite:///{tmp_path / 'mainloop.db'}",
+            "MAINLOOP_CONFIG": str(tmp_path / "absent.toml"),
+            "MAINLOOP_AGENT_WORK_ROOTS": json.dumps([str(tmp_path / "work")]),
+            "MAINLOOP_CLAUDE_CLI": str(FAKE_CLAUDE),
+            "MAINLOOP_LOG_LEVEL": "WARNING",
+        },
+    )
+    async with Client(params, mode="legacy") as c:
+        parent = await call(c, "create_thread", title="P", thread_type="project")
+        run = await call(
+            c, "spawn_agent", prompt="from stdio", parent_thread_id=parent["id"], work_folder=str(tmp_path / "work")
+        )
+        for _ in range(200):
+            got = await call(c, "get_agent", run_id=run["id"])
+            if got["status"] not in ("queued", "running"):
+                break
+            await anyio.sleep(0.1)
+    assert got["status"] == "succeeded" and "last: from stdio" in got["result"]
