@@ -570,3 +570,25 @@ async def test_mainloop_stdio_runs_agents_in_the_background_too(tmp_path: Path) 
                 break
             await anyio.sleep(0.1)
     assert got["status"] == "succeeded" and "last: from stdio" in got["result"]
+
+
+async def test_concurrent_spawns_cannot_overshoot_the_limit(tmp_path: Path) -> None:
+    from mainloop_mcp.errors import Conflict
+
+    async with open_hub(agent_settings(tmp_path, agent_concurrency=1, agent_queue_limit=2)) as hub:
+        parent = await project(hub)
+        outcomes: list[str] = []
+
+        async def spawn(i: int) -> None:
+            try:
+                await hub.agents.spawn(f"SLEEP=30 #{i}", parent, str(tmp_path / "work"), None)
+                outcomes.append("ok")
+            except Conflict:
+                outcomes.append("refused")
+
+        async with anyio.create_task_group() as tg:
+            for i in range(8):
+                tg.start_soon(spawn, i)
+        assert sorted(outcomes) == ["ok"] * 3 + ["refused"] * 5
+        for run in (await hub.agents.list(None, None, 50, None)).runs:
+            await hub.agents.cancel(run.id)

@@ -52,6 +52,7 @@ class AgentService:
         self._store = store
         self._tg = task_group
         self._live: dict[str, _Live] = {}
+        self._reserved = 0
         self._closing = False
         self._backend: Backend | None = None
         self._runner: Runner | None = None
@@ -112,14 +113,19 @@ class AgentService:
             runner=self._settings.agent_runner,
             owner=this_process(),
         )
-        if len(self._live) >= self.capacity:
+        taken = len(self._live) + self._reserved
+        if taken >= self.capacity:
             raise Conflict(
-                f"{len(self._live)} agent runs are already queued or running, the limit "
+                f"{taken} agent runs are already queued or running, the limit "
                 f"(agent_concurrency {self._settings.agent_concurrency} + agent_queue_limit "
                 f"{self._settings.agent_queue_limit}); wait for one to finish or cancel one with cancel_agent"
             )
         runner = self.runner()  # a misconfigured runner fails here, before anything is stored
-        run = await self._store.create_run(new)
+        self._reserved += 1  # holds the slot across the await, so concurrent spawns can't overshoot
+        try:
+            run = await self._store.create_run(new)
+        finally:
+            self._reserved -= 1
         live = _Live()
         self._live[run.id] = live
         self._tg.start_soon(self._execute, runner, run, folder, live)
