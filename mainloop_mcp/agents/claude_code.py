@@ -215,5 +215,7 @@ class AgentConnection:
         return await self.ask(HEALTH_PROMPT, work_folder)
 
     async def aclose(self) -> None:
+        """The hub is closing: end the server and any claude child a chat left running."""
         if self._client is not None:
+            kill_session(self._token)
             self._drop(self._client)
