@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import anyio
 import uvicorn
@@ -38,6 +39,11 @@ def _parser() -> argparse.ArgumentParser:
         "--from", dest="source", required=True, help="Source store URL (sqlite:///... or bigquery://...)"
     )
     migrate.add_argument("--to", dest="target", required=True, help="Target store URL; an empty or partly copied store")
+    agent = sub.add_parser(
+        "agent-run", help="Run one agent prompt and print its result line (Kubernetes Job entrypoint)"
+    )
+    agent.add_argument("--prompt-file", required=True, type=Path, help="File holding the prompt")
+    agent.add_argument("--work-folder", required=True, type=Path, help="Folder the agent works in")
     return parser
 
 
@@ -94,6 +100,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         except MainloopError as exc:
             print(f"mainloop: {exc}", file=sys.stderr)
             return 2
+    if args.command == "agent-run":
+        from mainloop_mcp.agents.job_entry import agent_run
+
+        return anyio.run(agent_run, load_settings(), args.prompt_file, args.work_folder)
     try:
         settings = load_settings(**{k: v for k, v in vars(args).items() if k != "command"})
     except ValidationError as exc:

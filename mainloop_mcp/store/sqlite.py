@@ -43,6 +43,7 @@ from mainloop_mcp.store.base import (
     resolve_parent,
     same_message,
 )
+from mainloop_mcp.store.sqlite_runs import AGENT_RUNS_MIGRATION, SqliteAgentRuns
 
 T = TypeVar("T")
 
@@ -86,6 +87,7 @@ MIGRATIONS: list[str] = [
         INSERT INTO messages_fts(rowid, content) VALUES (new.seq, new.content);
     END;
     """,
+    AGENT_RUNS_MIGRATION,
 ]
 
 
@@ -127,8 +129,8 @@ def _message(row: sqlite3.Row) -> Message:
     )
 
 
-class SqliteStore:
-    """Store on one SQLite file. Open with `await SqliteStore.open(path)`."""
+class SqliteStore(SqliteAgentRuns):
+    """Store (and AgentRunStore) on one SQLite file. Open with `await SqliteStore.open(path)`."""
 
     def __init__(self, conn: sqlite3.Connection, clock: Clock) -> None:
         self._conn = conn
@@ -216,17 +218,21 @@ class SqliteStore:
     async def create_thread(self, new: NewThread) -> Thread:
         def create() -> Thread:
             with self._tx() as c:
-                main = _thread(c.execute("SELECT * FROM threads WHERE thread_type = 'main'").fetchone())
-                parent = self._get_thread(new.parent_id) if new.parent_id else None
-                parent_id = resolve_parent(new, parent, main)
-                now, thread_id = self._now(), new_id("thr")
-                c.execute(
-                    "INSERT INTO threads VALUES (?, ?, ?, ?, ?, 'active', ?, ?)",
-                    (thread_id, parent_id, new.thread_type.value, new.title, new.thread_context, now, now),
-                )
-                return self._get_thread(thread_id)
+                return self._create_thread_in(c, new)
 
         return await self._run(create)
+
+    def _create_thread_in(self, c: sqlite3.Connection, new: NewThread) -> Thread:
+        """Insert a thread inside the caller's transaction (agent runs create theirs with the run)."""
+        main = _thread(c.execute("SELECT * FROM threads WHERE thread_type = 'main'").fetchone())
+        parent = self._get_thread(new.parent_id) if new.parent_id else None
+        parent_id = resolve_parent(new, parent, main)
+        now, thread_id = self._now(), new_id("thr")
+        c.execute(
+            "INSERT INTO threads VALUES (?, ?, ?, ?, ?, 'active', ?, ?)",
+            (thread_id, parent_id, new.thread_type.value, new.title, new.thread_context, now, now),
+        )
+        return self._get_thread(thread_id)
 
     async def list_threads(self, where: ThreadFilter, limit: int = 50, cursor: str | None = None) -> ThreadPage:
         check_limit(limit)
