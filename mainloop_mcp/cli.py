@@ -19,7 +19,7 @@ from mainloop_mcp.server import run_stdio
 from mainloop_mcp.store import open_store
 from mainloop_mcp.store.sqlite import path_from_url
 from mainloop_mcp.store.transfer import copy_store, side_of, tally
-from mainloop_mcp.web.app import InsecureBinding, create_app
+from mainloop_mcp.web.app import InsecureBinding, check_binding, create_app
 
 log = logging.getLogger("mainloop")
 SHUTDOWN_GRACE_SECONDS = 3
@@ -48,6 +48,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 async def _serve(settings: Settings) -> None:
+    check_binding(settings)
     async with open_hub(settings) as hub:
         app = create_app(hub)
         config = uvicorn.Config(

@@ -108,7 +108,7 @@ class SqliteAgentRuns:
         def _now(self) -> int: ...
         def _get_thread(self, thread_id: str) -> Thread: ...
         def _create_thread_in(self, c: sqlite3.Connection, new: NewThread) -> Thread: ...
-        def _insert(self, c: sqlite3.Connection, new: NewMessage) -> Message | None: ...
+        def _insert(self, c: sqlite3.Connection, batch: list[NewMessage]) -> list[Message | str]: ...
 
     def _get_run(self, run_id: str) -> AgentRun:
         row = self._conn.execute("SELECT * FROM agent_runs WHERE id = ?", (run_id,)).fetchone()
@@ -140,12 +140,14 @@ class SqliteAgentRuns:
                 )
                 self._insert(
                     c,
-                    NewMessage(
-                        thread_id=thread.id,
-                        role=Role.USER,
-                        content=new.prompt,
-                        metadata={"agent_run": run_id, "work_folder": new.work_folder},
-                    ),
+                    [
+                        NewMessage(
+                            thread_id=thread.id,
+                            role=Role.USER,
+                            content=new.prompt,
+                            metadata={"agent_run": run_id, "work_folder": new.work_folder},
+                        )
+                    ],
                 )
                 return self._get_run(run_id)
 
@@ -211,9 +213,12 @@ class SqliteAgentRuns:
         )
         run = self._get_run(run_id)
         meta = {"agent_run": run.id, "status": run.status.value}
-        self._insert(c, NewMessage(thread_id=run.thread_id, role=Role.AGENT, content=report(run), metadata=meta))
         self._insert(
-            c, NewMessage(thread_id=run.parent_thread_id, role=Role.SYSTEM, content=outcome_line(run), metadata=meta)
+            c,
+            [
+                NewMessage(thread_id=run.thread_id, role=Role.AGENT, content=report(run), metadata=meta),
+                NewMessage(thread_id=run.parent_thread_id, role=Role.SYSTEM, content=outcome_line(run), metadata=meta),
+            ],
         )
         return run
 

@@ -41,14 +41,19 @@ def transport_security(settings: Settings) -> TransportSecuritySettings:
     )
 
 
-def create_app(hub: Hub) -> Starlette:
-    settings = hub.settings
+def check_binding(settings: Settings) -> None:
+    """Refuse, before anything starts, to serve a non-loopback address that nothing guards."""
     if settings.token_required and settings.token is None and not settings.cf_access_enabled:
         raise InsecureBinding(
             f"refusing to serve on {settings.host}, which is not a loopback address, without a bearer token: "
             "set MAINLOOP_TOKEN or Cloudflare Access (MAINLOOP_CF_ACCESS_TEAM_DOMAIN + MAINLOOP_CF_ACCESS_AUD), "
             "or bind to 127.0.0.1"
         )
+
+
+def create_app(hub: Hub) -> Starlette:
+    settings = hub.settings
+    check_binding(settings)
     mcp = create_server(hub)
     mcp_app = mcp.streamable_http_app(streamable_http_path="/mcp", transport_security=transport_security(settings))
 
