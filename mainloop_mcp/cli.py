@@ -1,4 +1,4 @@
-"""`mainloop serve | stdio`: the console script."""
+"""`mainloop serve | stdio | compact`: the console script."""
 
 from __future__ import annotations
 
@@ -14,7 +14,9 @@ from pydantic import ValidationError
 from mainloop_mcp.config import Settings, load_settings
 from mainloop_mcp.errors import MainloopError
 from mainloop_mcp.hub import open_hub
+from mainloop_mcp.memory.compact import compact
 from mainloop_mcp.server import run_stdio
+from mainloop_mcp.tools.memory import pyramid_of
 from mainloop_mcp.web.app import InsecureBinding, create_app
 
 log = logging.getLogger("mainloop")
@@ -29,6 +31,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--store", help="Store URL (MAINLOOP_STORE)")
     stdio = sub.add_parser("stdio", help="Serve MCP over stdio (for Claude Desktop / Claude Code)")
     stdio.add_argument("--store", help="Store URL (MAINLOOP_STORE)")
+    compact = sub.add_parser("compact", help="Build missing or stale summaries and sync child threads to parents")
+    compact.add_argument("--store", help="Store URL (MAINLOOP_STORE)")
+    compact.add_argument("--thread", dest="thread_id", help="Only this thread (default: every thread)")
     return parser
 
 
@@ -43,6 +48,11 @@ async def _serve(settings: Settings) -> None:
         await server.serve()
 
 
+async def _compact(settings: Settings, thread_id: str | None) -> None:
+    async with open_hub(settings) as hub:
+        print((await compact(pyramid_of(hub), thread_id)).model_dump_json())
+
+
 async def _stdio(settings: Settings) -> None:
     async with open_hub(settings) as hub:
         await run_stdio(hub)
@@ -51,13 +61,16 @@ async def _stdio(settings: Settings) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        settings = load_settings(**{k: v for k, v in vars(args).items() if k != "command"})
+        settings = load_settings(**{k: v for k, v in vars(args).items() if k not in ("command", "thread_id")})
     except ValidationError as exc:
         print(f"mainloop: bad configuration: {exc}", file=sys.stderr)
         return 2
     logging.basicConfig(level=settings.log_level.upper(), stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
     try:
-        anyio.run(_serve if args.command == "serve" else _stdio, settings)
+        if args.command == "compact":
+            anyio.run(_compact, settings, args.thread_id)
+        else:
+            anyio.run(_serve if args.command == "serve" else _stdio, settings)
     except (InsecureBinding, MainloopError) as exc:
         print(f"mainloop: {exc}", file=sys.stderr)
         return 2

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 from mcp.server.mcpserver import Context
 
 from mainloop_mcp.config import Settings
+from mainloop_mcp.memory.summariser import ExtractiveSummariser, Summariser
 from mainloop_mcp.model import Clock, utc_now
 from mainloop_mcp.store import Store, open_store
 
@@ -19,6 +20,7 @@ class Hub:
     settings: Settings
     store: Store
     clock: Clock = utc_now
+    summariser: Summariser = field(default_factory=ExtractiveSummariser)
 
 
 @asynccontextmanager

@@ -11,7 +11,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -43,6 +43,8 @@ from mainloop_mcp.store.base import (
     resolve_parent,
     same_message,
 )
+from mainloop_mcp.store.sqlite_memory import MEMORY_MIGRATION, SqliteMemory
+from mainloop_mcp.store.sqltime import from_micros, to_micros
 
 T = TypeVar("T")
 
@@ -89,15 +91,8 @@ MIGRATIONS: list[str] = [
         INSERT INTO messages_fts(rowid, content) VALUES (new.seq, new.content);
     END;
     """,
+    MEMORY_MIGRATION,
 ]
-
-
-def to_micros(t: datetime) -> int:
-    return int(t.timestamp() * 1_000_000)
-
-
-def from_micros(us: int) -> datetime:
-    return datetime.fromtimestamp(us / 1_000_000, UTC)
 
 
 def path_from_url(url: str) -> Path:
@@ -130,7 +125,7 @@ def _message(row: sqlite3.Row) -> Message:
     )
 
 
-class SqliteStore:
+class SqliteStore(SqliteMemory):
     """Store on one SQLite file. Open with `await SqliteStore.open(path)`."""
 
     def __init__(self, conn: sqlite3.Connection, clock: Clock) -> None:
