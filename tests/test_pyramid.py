@@ -175,7 +175,7 @@ async def test_late_message_marks_the_covering_summaries_stale_and_they_are_rebu
     context = await assemble_context(pyr, thread, 100_000)
     september = next(i for i in context.items if i.period == "2026-09")
     assert september.source_message_count == 31
-    assert "pump fixed" in (await zoom(pyr, thread, "2026-09-10", level=Granularity.MESSAGE)).items[-1].content
+    assert "pump was fixed" in (await zoom(pyr, thread, "2026-09-10", level=Granularity.MESSAGE)).items[-1].content
     month = await pyr.store.get_summaries(
         thread, Granularity.MONTH, datetime(2026, 9, 1, tzinfo=UTC), datetime(2026, 9, 2, tzinfo=UTC)
     )
