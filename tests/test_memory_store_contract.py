@@ -44,25 +44,34 @@ async def post(mem: MemoryStore, thread_id: str, content: str, at: datetime) -> 
 
 async def test_put_then_get_returns_the_summary(mem: MemoryStore) -> None:
     t = await thread(mem)
-    stored = await mem.put_summary(summary(t))
+    stored = (await mem.put_summaries([summary(t)]))[0]
     got = await mem.get_summaries(t, Granularity.DAY, DAY, DAY + timedelta(days=1))
     assert got == [stored]
     assert stored.content == "pump fixed" and not stored.stale and stored.summariser == "test"
     assert await mem.get_summaries(t, Granularity.WEEK, DAY, DAY + timedelta(days=1)) == []
 
 
+async def test_put_is_all_or_nothing(mem: MemoryStore) -> None:
+    t = await thread(mem)
+    with pytest.raises(NotFound):
+        await mem.put_summaries([summary(t), summary("thr_nope")])
+    assert await mem.get_summaries(t, Granularity.DAY, DAY, DAY + timedelta(days=1)) == []
+    both = await mem.put_summaries([summary(t, "a"), summary(t, "b", start=DAY + timedelta(days=1))])
+    assert [s.content for s in both] == ["a", "b"]
+
+
 async def test_put_replaces_the_summary_of_the_same_period(mem: MemoryStore) -> None:
     t = await thread(mem)
-    first = await mem.put_summary(summary(t, "old"))
-    second = await mem.put_summary(summary(t, "new"))
+    first = (await mem.put_summaries([summary(t, "old")]))[0]
+    second = (await mem.put_summaries([summary(t, "new")]))[0]
     got = await mem.get_summaries(t, Granularity.DAY, DAY, DAY + timedelta(days=1))
     assert [s.content for s in got] == ["new"] and second.id == first.id
 
 
 async def test_message_inside_a_summarised_period_marks_it_stale(mem: MemoryStore) -> None:
     t, other = await thread(mem), await thread(mem, "Other")
-    await mem.put_summary(summary(t))
-    await mem.put_summary(summary(t, start=DAY + timedelta(days=1)))
+    await mem.put_summaries([summary(t)])
+    await mem.put_summaries([summary(t, start=DAY + timedelta(days=1))])
     await post(mem, other, "elsewhere", DAY + timedelta(hours=3))
     await post(mem, t, "just after", DAY + timedelta(days=2))
     assert [s.stale for s in await mem.get_summaries(t, Granularity.DAY, DAY, DAY + timedelta(days=3))] == [
@@ -80,8 +89,8 @@ async def test_put_with_a_count_that_no_longer_matches_is_stored_stale(mem: Memo
     t = await thread(mem)
     await post(mem, t, "one", DAY + timedelta(hours=1))
     await post(mem, t, "two", DAY + timedelta(hours=2))
-    assert not (await mem.put_summary(summary(t, count=2))).stale
-    assert (await mem.put_summary(summary(t, count=1))).stale
+    assert not (await mem.put_summaries([summary(t, count=2)]))[0].stale
+    assert (await mem.put_summaries([summary(t, count=1)]))[0].stale
 
 
 async def test_count_messages_per_range_and_span(mem: MemoryStore) -> None:
@@ -101,7 +110,7 @@ async def test_search_finds_messages_and_summaries_best_first(mem: MemoryStore) 
     await post(mem, t, "The irrigation pump needs a new seal. Pump pump.", DAY + timedelta(hours=1))
     await post(mem, t, "Bought seeds for the pump house garden.", DAY + timedelta(hours=2))
     await post(mem, t, "Nothing relevant here.", DAY + timedelta(hours=3))
-    await mem.put_summary(summary(t, "The irrigation pump was repaired.", count=3))
+    await mem.put_summaries([summary(t, "The irrigation pump was repaired.", count=3)])
     hits = await mem.search_text(["pump"])
     assert {h.kind for h in hits} == {"message", "summary"}
     assert len(hits) == 3

@@ -146,13 +146,13 @@ async def _fill(pyr: Pyramid, thread: Thread, budget: int) -> tuple[list[Context
         cursor = page.next_cursor
     recent = [p for p in periods if p.granularity is not Granularity.MONTH]
     summaries = await pyr.resolve(thread, recent)
-    months = {p: s for p, s in (await pyr.stored(thread.id, periods[len(recent) :])).items() if not s.stale}
+    months = await pyr.plan(thread.id, periods[len(recent) :])  # built only when the budget reaches them
     for p in periods:
-        if p.granularity is Granularity.MONTH:  # built only when the budget reaches them
-            s = months.get(p) or await pyr.summary(thread, p)
+        if p in summaries:
+            s = summaries[p]
+        elif p in months:
+            s = months[p] or await pyr.build(thread, p)
         else:
-            s = summaries.get(p)
-        if s is None:
             continue
         if s.token_count > budget:
             return items, False

@@ -58,36 +58,59 @@ class Pyramid:
                     found[by_start[s.period_start]] = s
         return found
 
-    async def resolve(self, thread: Thread, periods: list[Period]) -> dict[Period, Summary]:
-        """Current summaries of `periods`, building missing or stale ones; periods without messages
-        are left out. Stored fresh summaries cost one query per granularity, nothing more."""
-        found = await self.stored(thread.id, periods)
+    async def plan(self, thread_id: str, periods: list[Period]) -> dict[Period, Summary | None]:
+        """For each period with messages: its fresh stored summary, or None when it must be built.
+        Periods without messages are left out. Costs one query per granularity plus one count."""
+        found = await self.stored(thread_id, periods)
         missing = [p for p in periods if p not in found]
         ranges = [(p.start(self.tz), p.end(self.tz)) for p in missing]
-        counts = await self.store.count_messages(thread.id, ranges) if ranges else []
+        counts = await self.store.count_messages(thread_id, ranges) if ranges else []
         empty = {p for p, n in zip(missing, counts, strict=True) if n == 0}
-        result: dict[Period, Summary] = {}
+        plan: dict[Period, Summary | None] = {}
         for p in periods:
-            if p in empty:
-                continue
-            known = found.get(p)
-            result[p] = known if known is not None and not known.stale else await self.build(thread, p)
-        return result
+            if p not in empty:
+                known = found.get(p)
+                plan[p] = known if known is not None and not known.stale else None
+        return plan
+
+    async def resolve(self, thread: Thread, periods: list[Period]) -> dict[Period, Summary]:
+        """Current summaries of `periods`, building missing or stale ones; empty periods are left out.
+        Everything built here is written in one transaction, after every summariser call succeeded."""
+        pending: list[NewSummary] = []
+        drafts = await self._resolve(thread, periods, pending)
+        return await self._save(drafts, pending)
 
     async def summary(self, thread: Thread, period: Period) -> Summary | None:
         return (await self.resolve(thread, [period])).get(period)
 
     async def build(self, thread: Thread, period: Period) -> Summary:
-        """Make and store the summary of one period (its finer summaries first, when needed)."""
+        """Make and store the summary of one period (its missing finer summaries too)."""
+        pending: list[NewSummary] = []
+        draft = await self._compose(thread, period, pending)
+        return (await self._save({period: draft}, pending))[period]
+
+    async def _save(self, drafts: dict[Period, NewSummary], pending: list[NewSummary]) -> dict[Period, Summary]:
+        stored = await self.store.put_summaries(pending) if pending else []
+        self.built += len(stored)
+        by_key = {(s.granularity, s.period_start): s for s in stored}
+        return {p: d if isinstance(d, Summary) else by_key[(d.granularity, d.period_start)] for p, d in drafts.items()}
+
+    async def _resolve(
+        self, thread: Thread, periods: list[Period], pending: list[NewSummary]
+    ) -> dict[Period, NewSummary]:
+        plan = await self.plan(thread.id, periods)
+        return {p: s if s is not None else await self._compose(thread, p, pending) for p, s in plan.items()}
+
+    async def _compose(self, thread: Thread, period: Period, pending: list[NewSummary]) -> NewSummary:
+        """Summarise one period from its messages (a day) or its finer summaries; queue the result."""
         if period.granularity is Granularity.DAY:
             messages = await self.messages_in(thread.id, period)
             sources = [f"{m.role.value}: {m.content}" for m in messages]
             count = len(messages)
         else:
-            children = await self.resolve(thread, period.children())
-            ordered = sorted(children.items())
-            sources = [f"{p.label}: {s.content}" for p, s in ordered]
-            count = sum(s.source_message_count for _, s in ordered)
+            children = sorted((await self._resolve(thread, period.children(), pending)).items())
+            sources = [f"{p.label}: {s.content}" for p, s in children]
+            count = sum(s.source_message_count for _, s in children)
         request = SummaryRequest(thread.title, period.label, period.granularity, sources)
         try:
             content = clip_to_tokens(await self.summariser.summarise(request), request.token_limit)
@@ -98,20 +121,18 @@ class Pyramid:
                 f"the {self.summariser.name} summariser failed on {period.label} of thread {thread.id}: {exc}; "
                 "the previous summary is kept"
             ) from exc
-        stored = await self.store.put_summary(
-            NewSummary(
-                thread_id=thread.id,
-                granularity=period.granularity,
-                period_start=period.start(self.tz),
-                period_end=period.end(self.tz),
-                content=content,
-                source_message_count=count,
-                token_count=estimate_tokens(content),
-                summariser=self.summariser.name,
-            )
+        new = NewSummary(
+            thread_id=thread.id,
+            granularity=period.granularity,
+            period_start=period.start(self.tz),
+            period_end=period.end(self.tz),
+            content=content,
+            source_message_count=count,
+            token_count=estimate_tokens(content),
+            summariser=self.summariser.name,
         )
-        self.built += 1
-        return stored
+        pending.append(new)
+        return new
 
     def now(self) -> datetime:
         return self.clock()

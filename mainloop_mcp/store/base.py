@@ -78,9 +78,10 @@ class SummaryStore(Protocol):
     a summarised period marks every summary covering that instant stale.
     """
 
-    async def put_summary(self, new: NewSummary) -> Summary:
-        """Insert or replace the summary of one period, atomically. It is stored stale when the
-        period's message count no longer equals `source_message_count` (a message raced the build)."""
+    async def put_summaries(self, batch: list[NewSummary]) -> list[Summary]:
+        """Insert or replace the summaries of some periods in one transaction (all or none); returns
+        them in order. One is stored stale when its period's message count no longer equals its
+        `source_message_count` (a message raced the build)."""
         ...
 
     async def get_summaries(

@@ -99,45 +99,48 @@ class SqliteMemory:
 
         def _get_thread(self, thread_id: str) -> Thread: ...
 
-    async def put_summary(self, new: NewSummary) -> Summary:
-        start, end = to_micros(new.period_start), to_micros(new.period_end)
-
-        def put() -> Summary:
+    async def put_summaries(self, batch: list[NewSummary]) -> list[Summary]:
+        def put() -> list[Summary]:
             with self._tx() as c:
-                self._get_thread(new.thread_id)
-                (count,) = c.execute(
-                    "SELECT COUNT(*) FROM messages WHERE thread_id = ? AND created_at >= ? AND created_at < ?",
-                    (new.thread_id, start, end),
-                ).fetchone()
-                c.execute(
-                    "INSERT INTO summaries (id, thread_id, granularity, period_start, period_end, content,"
-                    " source_message_count, token_count, summariser, created_at, stale)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                    " ON CONFLICT (thread_id, granularity, period_start) DO UPDATE SET"
-                    " period_end = excluded.period_end, content = excluded.content,"
-                    " source_message_count = excluded.source_message_count, token_count = excluded.token_count,"
-                    " summariser = excluded.summariser, created_at = excluded.created_at, stale = excluded.stale",
-                    (
-                        new_id("sum"),
-                        new.thread_id,
-                        new.granularity.value,
-                        start,
-                        end,
-                        new.content,
-                        new.source_message_count,
-                        new.token_count,
-                        new.summariser,
-                        self._now(),
-                        int(count != new.source_message_count),
-                    ),
-                )
-                row = c.execute(
-                    "SELECT * FROM summaries WHERE thread_id = ? AND granularity = ? AND period_start = ?",
-                    (new.thread_id, new.granularity.value, start),
-                ).fetchone()
-                return _summary(row)
+                for thread_id in {new.thread_id for new in batch}:
+                    self._get_thread(thread_id)
+                return [self._put(c, new) for new in batch]
 
         return await self._run(put)
+
+    def _put(self, c: sqlite3.Connection, new: NewSummary) -> Summary:
+        start, end = to_micros(new.period_start), to_micros(new.period_end)
+        (count,) = c.execute(
+            "SELECT COUNT(*) FROM messages WHERE thread_id = ? AND created_at >= ? AND created_at < ?",
+            (new.thread_id, start, end),
+        ).fetchone()
+        c.execute(
+            "INSERT INTO summaries (id, thread_id, granularity, period_start, period_end, content,"
+            " source_message_count, token_count, summariser, created_at, stale)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (thread_id, granularity, period_start) DO UPDATE SET"
+            " period_end = excluded.period_end, content = excluded.content,"
+            " source_message_count = excluded.source_message_count, token_count = excluded.token_count,"
+            " summariser = excluded.summariser, created_at = excluded.created_at, stale = excluded.stale",
+            (
+                new_id("sum"),
+                new.thread_id,
+                new.granularity.value,
+                start,
+                end,
+                new.content,
+                new.source_message_count,
+                new.token_count,
+                new.summariser,
+                self._now(),
+                int(count != new.source_message_count),
+            ),
+        )
+        row = c.execute(
+            "SELECT * FROM summaries WHERE thread_id = ? AND granularity = ? AND period_start = ?",
+            (new.thread_id, new.granularity.value, start),
+        ).fetchone()
+        return _summary(row)
 
     async def get_summaries(
         self, thread_id: str, granularity: Granularity, since: datetime, until: datetime
