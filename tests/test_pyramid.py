@@ -14,7 +14,7 @@ from mainloop_mcp.memory.compact import compact
 from mainloop_mcp.memory.context import ThreadContext, assemble_context
 from mainloop_mcp.memory.periods import parse_period
 from mainloop_mcp.memory.pyramid import Pyramid
-from mainloop_mcp.memory.summariser import LlmSummariser, SummariserFailed, SummaryRequest
+from mainloop_mcp.memory.summariser import LlmSummariser, Source, SummariserFailed, SummaryRequest
 from mainloop_mcp.memory.zoom import zoom
 from mainloop_mcp.model import Granularity, NewMessage, NewThread, Order, Role, ThreadType
 from mainloop_mcp.store import Store
@@ -210,10 +210,15 @@ async def test_llm_summariser_uses_the_ask_callable_and_respects_the_limit() -> 
         return "word " * 5000
 
     summariser = LlmSummariser(ask, name="fake-llm")
-    request = SummaryRequest("Garden", "2026-11-24", Granularity.DAY, ["user: water the beds", "assistant: done"])
+    request = SummaryRequest(
+        "Garden",
+        "2026-11-24",
+        Granularity.DAY,
+        [Source("2026-11-24 09:00 user", "water the beds"), Source("2026-11-24 09:05 assistant", "done")],
+    )
     summary = await summariser.summarise(request)
     assert len(summary) <= 500 * 4
-    assert "water the beds" in prompts[0] and "At most 500 tokens" in prompts[0]
+    assert "[2026-11-24 09:00 user] water the beds" in prompts[0] and "At most 500 tokens" in prompts[0]
 
     async def silent(prompt: str) -> str:
         return "  "

@@ -12,7 +12,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from mainloop_mcp.memory.periods import Period
-from mainloop_mcp.memory.summariser import ExtractiveSummariser, Summariser, SummariserFailed, SummaryRequest
+from mainloop_mcp.memory.summariser import ExtractiveSummariser, Source, Summariser, SummariserFailed, SummaryRequest
 from mainloop_mcp.memory.tokens import clip_to_tokens, estimate_tokens
 from mainloop_mcp.model import MAX_PAGE_SIZE, Clock, Granularity, Message, NewSummary, Order, Summary, Thread, utc_now
 from mainloop_mcp.store.base import MemoryStore
@@ -105,11 +105,11 @@ class Pyramid:
         """Summarise one period from its messages (a day) or its finer summaries; queue the result."""
         if period.granularity is Granularity.DAY:
             messages = await self.messages_in(thread.id, period)
-            sources = [f"{m.role.value}: {m.content}" for m in messages]
+            sources = [Source(self.message_label(m), m.content) for m in messages]
             count = len(messages)
         else:
             children = sorted((await self._resolve(thread, period.children(), pending)).items())
-            sources = [f"{p.label}: {s.content}" for p, s in children]
+            sources = [Source(p.label, s.content) for p, s in children]
             count = sum(s.source_message_count for _, s in children)
         request = SummaryRequest(thread.title, period.label, period.granularity, sources)
         try:
@@ -133,6 +133,10 @@ class Pyramid:
         )
         pending.append(new)
         return new
+
+    def message_label(self, m: Message) -> str:
+        """How a message is cited in a summary: its local date and time, and who spoke."""
+        return f"{m.created_at.astimezone(self.tz):%Y-%m-%d %H:%M} {m.role.value}"
 
     def now(self) -> datetime:
         return self.clock()

@@ -32,13 +32,21 @@ class SummariserFailed(MainloopError):
 
 
 @dataclass(frozen=True)
+class Source:
+    """One thing to summarise: a message (label: local time and role) or a finer summary (its period)."""
+
+    label: str
+    text: str
+
+
+@dataclass(frozen=True)
 class SummaryRequest:
     """What to summarise: the sources in time order (messages, or the finer summaries)."""
 
     thread_title: str
     period_label: str
     granularity: Granularity
-    sources: list[str]
+    sources: list[Source]
 
     @property
     def token_limit(self) -> int:
@@ -54,8 +62,10 @@ class Summariser(Protocol):
 class ExtractiveSummariser:
     """Picks the sentences that carry the period's most frequent words, kept in time order.
 
-    Deterministic and model-free, so the pyramid works offline and tests can predict it.
-    Every source's first sentence gets a bonus, so each message or finer summary has a chance.
+    Deterministic and model-free, so the pyramid works offline and tests can predict it. A daily
+    summary is a list of message sentences, each prefixed with its message's time and role; a
+    weekly or monthly one picks whole lines of the finer summaries, so those prefixes survive.
+    Every source's first sentence or line gets a bonus, so each message or day has a chance.
     """
 
     name = "extractive"
@@ -64,16 +74,20 @@ class ExtractiveSummariser:
         return extract(request)
 
 
-def _sentences(source: str) -> list[str]:
-    parts = (p.strip().lstrip("-*• ").strip() for p in _SENTENCE_END.split(source))
-    return [p[:MAX_SENTENCE_CHARS] for p in parts if p]
+def _pieces(source: Source, granularity: Granularity) -> list[str]:
+    """A message's sentences, labelled; or a finer summary's lines, which carry their labels."""
+    if granularity is Granularity.DAY:
+        parts = (p.strip() for p in _SENTENCE_END.split(source.text))
+        return [f"{source.label}: {p[:MAX_SENTENCE_CHARS]}" for p in parts if p]
+    lines = (line.strip().removeprefix("- ").strip() for line in source.text.splitlines())
+    return [line[: MAX_SENTENCE_CHARS + 40] for line in lines if line]
 
 
 def extract(request: SummaryRequest) -> str:
-    candidates: list[tuple[int, int, str]] = []  # (source index, sentence index, text)
+    candidates: list[tuple[int, int, str]] = []  # (source index, piece index, text)
     for i, source in enumerate(request.sources):
-        candidates += [(i, j, s) for j, s in enumerate(_sentences(source))]
-    words = [set(_WORD.findall(s.lower())) - _STOPWORDS for _, _, s in candidates]
+        candidates += [(i, j, piece) for j, piece in enumerate(_pieces(source, request.granularity))]
+    words = [set(_WORD.findall(text.lower())) - _STOPWORDS for _, _, text in candidates]
     frequency = Counter(w for ws in words for w in ws)
 
     def score(k: int) -> float:
@@ -117,7 +131,7 @@ class LlmSummariser:
 def prompt_for(request: SummaryRequest) -> str:
     """The instruction an LLM summariser gets; also what the summarize-period prompt shows a client."""
     finer = "messages" if request.granularity is Granularity.DAY else "finer summaries"
-    body = "\n\n".join(f"[{i + 1}] {s}" for i, s in enumerate(request.sources)) or "(nothing)"
+    body = "\n\n".join(f"[{s.label}] {s.text}" for s in request.sources) or "(nothing)"
     return (
         f"Summarise the {request.granularity.value} {request.period_label} of the thread "
         f'"{request.thread_title}" from its {len(request.sources)} {finer} below. Keep decisions, open '

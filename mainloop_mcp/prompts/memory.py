@@ -13,7 +13,7 @@ from mainloop_mcp.errors import InvalidInput
 from mainloop_mcp.hub import hub_of
 from mainloop_mcp.memory.periods import Period, day, local_date, parse_period
 from mainloop_mcp.memory.pyramid import Pyramid
-from mainloop_mcp.memory.summariser import SummaryRequest, prompt_for
+from mainloop_mcp.memory.summariser import Source, SummaryRequest, prompt_for
 from mainloop_mcp.model import Granularity
 from mainloop_mcp.resources.threads import active_threads
 from mainloop_mcp.tools.memory import pyramid_of
@@ -60,10 +60,10 @@ async def summarize_period(
     p = parse_period(period)
     thread = await pyr.store.get_thread(thread_id)
     if p.granularity is Granularity.DAY:
-        sources = [f"{m.role.value}: {m.content}" for m in await pyr.messages_in(thread.id, p)]
+        sources = [Source(pyr.message_label(m), m.content) for m in await pyr.messages_in(thread.id, p)]
     else:
         found = await pyr.resolve(thread, p.children())
-        sources = [f"{c.label}: {s.content}" for c, s in sorted(found.items())]
+        sources = [Source(c.label, s.content) for c, s in sorted(found.items())]
     return prompt_for(SummaryRequest(thread.title, p.label, p.granularity, sources))
 
 
