@@ -15,6 +15,7 @@ from mainloop_mcp.memory.context import ThreadContext, assemble_context
 from mainloop_mcp.memory.periods import parse_period
 from mainloop_mcp.memory.pyramid import Pyramid
 from mainloop_mcp.memory.summariser import LlmSummariser, Source, SummariserFailed, SummaryRequest
+from mainloop_mcp.memory.tokens import estimate_tokens
 from mainloop_mcp.memory.zoom import zoom
 from mainloop_mcp.model import Granularity, NewMessage, NewThread, Order, Role, ThreadType
 from mainloop_mcp.store import Store
@@ -119,9 +120,20 @@ async def test_parent_gets_a_bounded_share(pyr: Pyramid) -> None:
     await daily_messages(pyr, task, 3)
     context = await assemble_context(pyr, task, 2000)
     assert context.parent is not None and context.parent.thread_id == project
-    assert context.parent.token_count <= 400
+    assert 0 < context.parent.token_count <= 400
     assert context.parent.parent is None
     assert context.token_count <= 2000
+    assert context.token_count == context.parent.token_count + sum(i.token_count for i in context.items)
+
+
+async def test_standing_context_counts_against_the_budget(pyr: Pyramid) -> None:
+    thread = await new_thread(pyr, "Garden")
+    await daily_messages(pyr, thread, 10)
+    await pyr.store.update_thread_context(thread, "Goal: a self-watering garden. " * 200)
+    context = await assemble_context(pyr, thread, 1000)
+    assert context.thread_context.endswith("…") and len(context.thread_context) <= 500 * 4
+    assert context.token_count <= 1000
+    assert context.token_count == estimate_tokens(context.thread_context) + sum(i.token_count for i in context.items)
 
 
 async def test_zoom_round_trips_to_the_original_messages(pyr: Pyramid) -> None:

@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 from mainloop_mcp.errors import InvalidInput
 from mainloop_mcp.memory.periods import Period, local_date, month_of, tile, week_of
 from mainloop_mcp.memory.pyramid import Pyramid
-from mainloop_mcp.memory.tokens import estimate_tokens
+from mainloop_mcp.memory.tokens import clip_to_tokens, estimate_tokens
 from mainloop_mcp.model import Granularity, Message, Role, Summary, Thread, ThreadType
 
 MIN_BUDGET = 200
@@ -44,7 +44,7 @@ class ThreadContext(BaseModel):
     thread_id: str
     title: str
     thread_type: ThreadType
-    thread_context: str
+    thread_context: str = Field(description="The thread's standing context (clipped to half the budget)")
     token_budget: int
     token_count: int
     complete: bool = Field(description="True when every message of the thread is represented")
@@ -101,23 +101,26 @@ async def assemble_context(pyr: Pyramid, thread_id: str, token_budget: int, with
     """Fill the budget from the newest full messages back, then daily, weekly, monthly summaries;
     a parent thread (project for a task, main for a project) gets a fixed share of the budget."""
     check_budget(token_budget)
-    thread = await pyr.store.get_thread(thread_id)
+    return await _assemble(pyr, await pyr.store.get_thread(thread_id), token_budget, with_parent)
+
+
+async def _assemble(pyr: Pyramid, thread: Thread, token_budget: int, with_parent: bool) -> ThreadContext:
     parent = None
-    own_budget = token_budget
     if with_parent and thread.parent_id is not None:
-        parent_budget = max(MIN_BUDGET, int(token_budget * PARENT_SHARE))
-        if parent_budget < token_budget:
-            parent = await assemble_context(pyr, thread.parent_id, parent_budget, with_parent=False)
-            own_budget = token_budget - parent.token_count
-    items, complete = await _fill(pyr, thread, own_budget)
+        parent_thread = await pyr.store.get_thread(thread.parent_id)
+        parent = await _assemble(pyr, parent_thread, int(token_budget * PARENT_SHARE), with_parent=False)
+    # The standing context counts against the budget too, but never takes more than half of it.
+    standing = clip_to_tokens(thread.thread_context, token_budget // 2) if thread.thread_context else ""
+    used = estimate_tokens(standing) + (parent.token_count if parent else 0)
+    items, complete = await _fill(pyr, thread, token_budget - used)
     items.reverse()
     return ThreadContext(
         thread_id=thread.id,
         title=thread.title,
         thread_type=thread.thread_type,
-        thread_context=thread.thread_context,
+        thread_context=standing,
         token_budget=token_budget,
-        token_count=sum(i.token_count for i in items) + (parent.token_count if parent else 0),
+        token_count=used + sum(i.token_count for i in items),
         complete=complete,
         items=items,
         parent=parent,
