@@ -2,9 +2,10 @@
 
     .venv/bin/python bench/memory_bench.py                 # 10k and 100k messages
     .venv/bin/python bench/memory_bench.py --sizes 1000000 # the 1M case (several minutes)
+    .venv/bin/python bench/memory_bench.py --sizes 1000000 --threads 1  # one thread holding it all
 
 Each size gets a fresh SQLite file under /tmp/mainloop-bench/ holding N messages spread uniformly
-over 3 years across 200 project threads, ingested through the store's batch append path
+over 3 years across 200 project threads (or --threads), ingested through the store's batch append path
 (`append_messages`, the same path imports use). Prints one line of figures per measurement.
 """
 
@@ -52,13 +53,13 @@ def percentiles(samples: list[float]) -> str:
     return f"p50 {statistics.median(ms):.2f} ms  p99 {p99:.2f} ms  (n={len(ms)})"
 
 
-async def build(path: Path, size: int, rng: random.Random) -> tuple[SqliteStore, list[str], list[str]]:
+async def build(path: Path, size: int, threads: int, rng: random.Random) -> tuple[SqliteStore, list[str], list[str]]:
     for stale_file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
         await anyio.Path(stale_file).unlink(missing_ok=True)
     store = await SqliteStore.open(path, clock=lambda: NOW)
     thread_ids = [
         (await store.create_thread(NewThread(thread_type=ThreadType.PROJECT, title=f"Project {i}"))).id
-        for i in range(THREADS)
+        for i in range(threads)
     ]
     vocab = words(rng)
     cumulative = list(itertools.accumulate(1 / (rank + 1) for rank in range(len(vocab))))
@@ -90,10 +91,10 @@ async def build(path: Path, size: int, rng: random.Random) -> tuple[SqliteStore,
     return store, thread_ids, vocab
 
 
-async def measure(size: int, rng: random.Random, rounds: int) -> None:
-    path = Path("/tmp/mainloop-bench") / f"history-{size}.db"
+async def measure(size: int, threads: int, rng: random.Random, rounds: int) -> None:
+    path = Path("/tmp/mainloop-bench") / f"history-{size}-{threads}.db"
     await anyio.Path(path.parent).mkdir(parents=True, exist_ok=True)
-    store, thread_ids, vocab = await build(path, size, rng)
+    store, thread_ids, vocab = await build(path, size, threads, rng)
     pyr = Pyramid(memory_store(store), zone("UTC"), clock=lambda: NOW)
     try:
         t = time.perf_counter()
@@ -138,6 +139,7 @@ async def measure(size: int, rng: random.Random, rounds: int) -> None:
             await search(pyr, q, thread_id=rng.choice(thread_ids), limit=20)
             samples.append(time.perf_counter() - t)
         print(f"[{size:>9,}] search in one thread: {percentiles(samples)}")
+        print(f"[{size:>9,}] threads: {threads}")
         print(f"[{size:>9,}] database file: {(await anyio.Path(path).stat()).st_size / 1e6:,.0f} MB at {path}")
     finally:
         await store.close()
@@ -146,11 +148,12 @@ async def measure(size: int, rng: random.Random, rounds: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--threads", type=int, default=THREADS, help="project threads the messages spread over")
     parser.add_argument("--rounds", type=int, default=300, help="calls per latency measurement")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     for size in args.sizes:
-        anyio.run(measure, size, random.Random(args.seed), args.rounds)
+        anyio.run(measure, size, args.threads, random.Random(args.seed), args.rounds)
 
 
 if __name__ == "__main__":
