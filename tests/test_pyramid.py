@@ -293,3 +293,16 @@ async def test_unknown_thread_is_not_found(pyr: Pyramid) -> None:
         await assemble_context(pyr, "thr_nope", 1000)
     with pytest.raises(MainloopError):
         await compact(pyr, "thr_nope")
+
+
+async def test_days_are_bucketed_in_the_configured_time_zone(store: Store, clock: FakeClock) -> None:
+    berlin = Pyramid(memory_store(store), ZoneInfo("Europe/Berlin"), clock=clock)
+    thread = await new_thread(berlin, "Garden")
+    late = datetime(2026, 11, 10, 23, 30, tzinfo=UTC)  # 00:30 on 11-11 in Berlin
+    await berlin.store.post_message(NewMessage(thread_id=thread, content="After midnight.", created_at=late))
+    assert (await zoom(berlin, thread, "2026-11-10", level=Granularity.MESSAGE)).items == []
+    day = await zoom(berlin, thread, "2026-11-11", level=Granularity.MESSAGE)
+    assert [i.content for i in day.items] == ["After midnight."] and day.items[0].period == "2026-11-11"
+    week = await zoom(berlin, thread, "2026-W46")
+    assert [i.period for i in week.items] == ["2026-11-11"]
+    assert "2026-11-11 00:30 user: After midnight." in week.items[0].content
