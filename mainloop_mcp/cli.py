@@ -1,11 +1,11 @@
-"""`mainloop serve | stdio`: the console script."""
+"""`mainloop serve | stdio | compact`: the console script."""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 import anyio
@@ -15,10 +15,12 @@ from pydantic import ValidationError
 from mainloop_mcp.config import Settings, load_settings
 from mainloop_mcp.errors import InvalidInput, MainloopError
 from mainloop_mcp.hub import open_hub
+from mainloop_mcp.memory.compact import compact
 from mainloop_mcp.server import run_stdio
 from mainloop_mcp.store import open_store
 from mainloop_mcp.store.sqlite import path_from_url
 from mainloop_mcp.store.transfer import copy_store, side_of, tally
+from mainloop_mcp.tools.memory import pyramid_of
 from mainloop_mcp.web.app import InsecureBinding, check_binding, create_app
 
 log = logging.getLogger("mainloop")
@@ -44,6 +46,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     agent.add_argument("--prompt-file", required=True, type=Path, help="File holding the prompt")
     agent.add_argument("--work-folder", required=True, type=Path, help="Folder the agent works in")
+    compact = sub.add_parser("compact", help="Build missing or stale summaries and sync child threads to parents")
+    compact.add_argument("--store", help="Store URL (MAINLOOP_STORE)")
+    compact.add_argument("--thread", dest="thread_id", help="Only this thread (default: every thread)")
     return parser
 
 
@@ -63,6 +68,11 @@ async def _serve(settings: Settings) -> None:
         server = uvicorn.Server(config)
         log.info("mainloop %s store=%s", "serving", settings.store.split("?")[0])
         await server.serve()
+
+
+async def _compact(settings: Settings, thread_id: str | None) -> None:
+    async with open_hub(settings) as hub:
+        print((await compact(pyramid_of(hub), thread_id)).model_dump_json())
 
 
 async def _stdio(settings: Settings) -> None:
@@ -93,34 +103,46 @@ async def _migrate(source_url: str, target_url: str) -> int:
     return 1
 
 
+def _first_leaf(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    first = group.exceptions[0]
+    return _first_leaf(first) if isinstance(first, BaseExceptionGroup) else first
+
+
+def _run(fn: Callable[..., Awaitable[int | None]], *args: object) -> int:
+    """Run a command; errors a person should read (also from inside the hub's task group) exit 2."""
+    try:
+        return anyio.run(fn, *args) or 0
+    except BaseExceptionGroup as group:
+        readable, other = group.split((InsecureBinding, MainloopError))
+        if readable is None or other is not None:
+            raise
+        print(f"mainloop: {_first_leaf(readable)}", file=sys.stderr)
+    except (InsecureBinding, MainloopError) as exc:
+        print(f"mainloop: {exc}", file=sys.stderr)
+    except KeyboardInterrupt:
+        return 130
+    return 2
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "migrate":
-        try:
-            return anyio.run(_migrate, args.source, args.target)
-        except MainloopError as exc:
-            print(f"mainloop: {exc}", file=sys.stderr)
-            return 2
+        return _run(_migrate, args.source, args.target)
     if args.command == "agent-run":
         from mainloop_mcp.agents.job_entry import agent_run
 
         return anyio.run(agent_run, load_settings(), args.prompt_file, args.work_folder)
     try:
-        settings = load_settings(**{k: v for k, v in vars(args).items() if k != "command"})
+        settings = load_settings(**{k: v for k, v in vars(args).items() if k not in ("command", "thread_id")})
     except ValidationError as exc:
         print(f"mainloop: bad configuration: {exc}", file=sys.stderr)
         return 2
     logging.basicConfig(
         level=settings.log_level.upper(), stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
     )
-    try:
-        anyio.run(_serve if args.command == "serve" else _stdio, settings)
-    except (InsecureBinding, MainloopError) as exc:
-        print(f"mainloop: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
-    return 0
+    if args.command == "compact":
+        return _run(_compact, settings, args.thread_id)
+    return _run(_serve if args.command == "serve" else _stdio, settings)
 
 
 if __name__ == "__main__":

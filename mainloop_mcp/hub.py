@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 import anyio
@@ -13,6 +13,7 @@ from mcp.server.mcpserver import Context
 from mainloop_mcp.agents.service import AgentService, RunsStore
 from mainloop_mcp.config import Settings
 from mainloop_mcp.errors import InvalidInput
+from mainloop_mcp.memory.summariser import ExtractiveSummariser, Summariser
 from mainloop_mcp.model import Clock, utc_now
 from mainloop_mcp.store import Store, open_store
 from mainloop_mcp.store.base import AgentRunStore
@@ -30,6 +31,8 @@ class Hub:
         if self.agents_service is None:
             raise InvalidInput("sub-agents need a store that keeps agent runs (sqlite:///...); this store does not")
         return self.agents_service
+
+    summariser: Summariser = field(default_factory=ExtractiveSummariser)
 
 
 @asynccontextmanager

@@ -250,3 +250,51 @@ class NewAgentRun(BaseModel):
 class AgentRunPage(BaseModel):
     runs: list[AgentRun]
     next_cursor: str | None = Field(description="Pass back as `cursor` for the next page; null when there is none")
+
+
+# memory: the temporal pyramid ------------------------------------------------------------
+
+
+class Granularity(StrEnum):
+    """How much time one summary covers; `MESSAGE` names a full message in assembled context."""
+
+    MESSAGE = "message"
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+
+
+class NewSummary(BaseModel):
+    """A summary as built; the store fills id, created_at and the stale flag."""
+
+    thread_id: str
+    granularity: Granularity
+    period_start: datetime
+    period_end: datetime
+    content: str
+    source_message_count: int = Field(ge=0)
+    token_count: int = Field(ge=0)
+    summariser: str
+
+
+class Summary(NewSummary):
+    """One stored summary of one thread over one calendar period ([period_start, period_end))."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    created_at: datetime
+    stale: bool = Field(description="True when messages arrived in the period after this summary was made")
+
+
+class SearchHit(BaseModel):
+    """One full-text match: a message or a summary, with where it sits in time."""
+
+    kind: str = Field(description="message or summary")
+    id: str
+    thread_id: str
+    granularity: Granularity
+    period_start: datetime
+    period_end: datetime
+    snippet: str
+    score: float = Field(description="BM25 relevance; higher is better")

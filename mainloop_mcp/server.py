@@ -10,10 +10,14 @@ from mcp.server import MCPServer
 from mainloop_mcp import __version__
 from mainloop_mcp.edge import prompt_errors, resource_errors, tool_errors
 from mainloop_mcp.hub import Hub
+from mainloop_mcp.prompts import memory as memory_prompts
 from mainloop_mcp.prompts import threads as thread_prompts
 from mainloop_mcp.resources import agents as agent_resources
+from mainloop_mcp.resources import memory as memory_resources
 from mainloop_mcp.resources import threads as thread_resources
 from mainloop_mcp.tools import agents as agent_tools
+from mainloop_mcp.tools import memory as memory_tools
+from mainloop_mcp.tools import search as search_tools
 from mainloop_mcp.tools import threads as thread_tools
 
 INSTRUCTIONS = """\
@@ -22,10 +26,14 @@ short-lived task threads under projects. Read a thread before acting in it (read
 thread://{id} resource), post what you decide or produce with post_message, and pass an
 idempotency_key when a retry could repeat a post."""
 
-TOOLS = [*thread_tools.TOOLS, *agent_tools.TOOLS]
-TEMPLATES = [*thread_resources.TEMPLATES, *agent_resources.TEMPLATES]
+TOOLS = [*thread_tools.TOOLS, *memory_tools.TOOLS, *search_tools.TOOLS, *agent_tools.TOOLS]
+TEMPLATES: list[tuple[str, str, Callable[..., Awaitable[str]]]] = [
+    *thread_resources.TEMPLATES,
+    *memory_resources.TEMPLATES,
+    *agent_resources.TEMPLATES,
+]
 STATIC_RESOURCES = [*thread_resources.STATIC]
-PROMPTS = [*thread_prompts.PROMPTS]
+PROMPTS = [*thread_prompts.PROMPTS, *memory_prompts.PROMPTS]
 
 
 def create_server(hub: Hub) -> MCPServer[Hub]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Protocol
 
 import pytest
@@ -12,7 +11,7 @@ from mainloop_mcp.errors import InvalidInput, NotFound
 from mainloop_mcp.model import NewAgentRun, NewThread, Order, Role, RunStatus, ThreadFilter, ThreadType
 from mainloop_mcp.store import Store
 from mainloop_mcp.store.base import AgentRunStore
-from tests.conftest import STORE_URLS, FakeClock
+from tests.conftest import FakeClock, store_url_over
 
 pytestmark = pytest.mark.anyio
 
@@ -22,12 +21,7 @@ class RunsStore(Store, AgentRunStore, Protocol):
 
 
 # Backends that implement AgentRunStore; BigQuery creates the agent_runs table but not the methods yet.
-AGENT_RUN_BACKENDS = ["sqlite"]
-
-
-@pytest.fixture(params=AGENT_RUN_BACKENDS)
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    return STORE_URLS[request.param](tmp_path)
+store_url = store_url_over(["sqlite"])
 
 
 @pytest.fixture

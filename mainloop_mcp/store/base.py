@@ -11,20 +11,24 @@ import binascii
 import json
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, cast, runtime_checkable
 
-from mainloop_mcp.errors import Conflict, InvalidInput
+from mainloop_mcp.errors import Conflict, InvalidInput, MainloopError
 from mainloop_mcp.model import (
     MAX_PAGE_SIZE,
     AgentRun,
     AgentRunPage,
+    Granularity,
     Message,
     MessagePage,
     NewAgentRun,
     NewMessage,
+    NewSummary,
     NewThread,
     Order,
     RunStatus,
+    SearchHit,
+    Summary,
     Thread,
     ThreadFilter,
     ThreadPage,
@@ -125,6 +129,65 @@ def outcome_line(run: AgentRun) -> str:
 def check_finish(status: RunStatus) -> None:
     if not status.finished:
         raise InvalidInput(f"finish_run needs a final status; got {status.value!r}")
+
+
+@runtime_checkable
+class SummaryStore(Protocol):
+    """Persistence for the temporal pyramid, kept apart from `Store` so backends can add it later.
+
+    A summary is keyed by (thread_id, granularity, period_start). A message stored later inside
+    a summarised period marks every summary covering that instant stale.
+    """
+
+    async def put_summaries(self, batch: list[NewSummary]) -> list[Summary]:
+        """Insert or replace the summaries of some periods in one transaction (all or none); returns
+        them in order. One is stored stale when its period's message count no longer equals its
+        `source_message_count` (a message raced the build)."""
+        ...
+
+    async def get_summaries(
+        self, thread_id: str, granularity: Granularity, since: datetime, until: datetime
+    ) -> list[Summary]:
+        """Summaries of one granularity whose period starts in [since, until), oldest first."""
+        ...
+
+    async def count_messages(self, thread_id: str, ranges: list[tuple[datetime, datetime]]) -> list[int]:
+        """Message counts of one thread in each range [start, end); one round trip for them all."""
+        ...
+
+    async def message_span(self, thread_id: str) -> tuple[datetime, datetime] | None:
+        """Times of the thread's first and last message, or None when it has none."""
+        ...
+
+
+@runtime_checkable
+class SearchIndex(Protocol):
+    """Full-text search (BM25) over messages and summaries."""
+
+    async def search_text(
+        self,
+        terms: list[str],
+        *,
+        match_any: bool = False,
+        thread_ids: list[str] | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 20,
+    ) -> list[SearchHit]:
+        """Best matches first. `terms` are plain words (the backend quotes them); all must match
+        unless `match_any`. Messages match on created_at, summaries on period overlap."""
+        ...
+
+
+class MemoryStore(Store, SummaryStore, SearchIndex, Protocol):
+    """A store that keeps everything the memory needs."""
+
+
+def memory_store(store: Store) -> MemoryStore:
+    """The store as a MemoryStore, or a clear error for a backend that keeps no summaries yet."""
+    if isinstance(store, SummaryStore) and isinstance(store, SearchIndex):
+        return cast(MemoryStore, store)
+    raise MainloopError(f"the {type(store).__name__} backend keeps no summaries or search index yet; use sqlite")
 
 
 def resolve_parent(new: NewThread, parent: Thread | None, main: Thread) -> str:

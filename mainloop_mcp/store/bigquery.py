@@ -45,13 +45,12 @@ from mainloop_mcp.store.bigquery_client import BigQueryClient, array, scalar, st
 from mainloop_mcp.store.bigquery_rows import (
     MESSAGE_COLUMNS,
     THREAD_COLUMNS,
-    from_micros,
     message_from_row,
     thread_from_row,
-    to_micros,
 )
 from mainloop_mcp.store.bigquery_schema import BigQueryTarget
 from mainloop_mcp.store.bigquery_search import search_index_ddl, search_messages
+from mainloop_mcp.store.timestamps import from_micros, to_micros
 
 
 class _Sequencer:

@@ -7,10 +7,10 @@ them, so cursors and comparisons behave the same on both backends.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Any
 
 from mainloop_mcp.model import Message, Role, Thread, ThreadStatus, ThreadType
+from mainloop_mcp.store.timestamps import from_micros
 
 THREAD_COLUMNS = (
     "id, parent_id, thread_type, title, thread_context, status,"
@@ -20,14 +20,6 @@ MESSAGE_COLUMNS = (
     "id, thread_id, seq, role, content, UNIX_MICROS(created_at) AS created_us, idempotency_key,"
     " TO_JSON_STRING(metadata) AS metadata"
 )
-
-
-def to_micros(t: datetime) -> int:
-    return int(t.timestamp() * 1_000_000)
-
-
-def from_micros(us: int) -> datetime:
-    return datetime.fromtimestamp(us / 1_000_000, UTC)
 
 
 def thread_from_row(row: dict[str, Any]) -> Thread:

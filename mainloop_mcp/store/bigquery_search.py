@@ -20,8 +20,12 @@ from mainloop_mcp.errors import InvalidInput
 from mainloop_mcp.model import Message
 from mainloop_mcp.store.base import check_limit, check_time_range
 from mainloop_mcp.store.bigquery_client import BigQueryClient, array, scalar
-from mainloop_mcp.store.bigquery_rows import MESSAGE_COLUMNS, message_from_row, to_micros
+from mainloop_mcp.store.bigquery_rows import (
+    MESSAGE_COLUMNS,
+    message_from_row,
+)
 from mainloop_mcp.store.bigquery_schema import BigQueryTarget
+from mainloop_mcp.store.timestamps import to_micros
 
 MAX_TERMS = 16
 

@@ -14,8 +14,8 @@ from mainloop_mcp.store.bigquery_rows import (
     THREAD_COLUMNS,
     message_from_row,
     thread_from_row,
-    to_micros,
 )
+from mainloop_mcp.store.timestamps import to_micros
 
 PAGE = 2000
 MAX_BATCH_BYTES = 4 * 1024 * 1024  # BigQuery caps a request at 10 MB; parameters count towards it

@@ -11,7 +11,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -43,7 +43,9 @@ from mainloop_mcp.store.base import (
     resolve_parent,
     same_message,
 )
+from mainloop_mcp.store.sqlite_memory import MEMORY_MIGRATION, SqliteMemory
 from mainloop_mcp.store.sqlite_runs import AGENT_RUNS_MIGRATION, SqliteAgentRuns
+from mainloop_mcp.store.timestamps import from_micros, to_micros
 
 T = TypeVar("T")
 
@@ -87,16 +89,9 @@ MIGRATIONS: list[str] = [
         INSERT INTO messages_fts(rowid, content) VALUES (new.seq, new.content);
     END;
     """,
+    MEMORY_MIGRATION,
     AGENT_RUNS_MIGRATION,
 ]
-
-
-def to_micros(t: datetime) -> int:
-    return int(t.timestamp() * 1_000_000)
-
-
-def from_micros(us: int) -> datetime:
-    return datetime.fromtimestamp(us / 1_000_000, UTC)
 
 
 def path_from_url(url: str) -> Path:
@@ -129,8 +124,8 @@ def _message(row: sqlite3.Row) -> Message:
     )
 
 
-class SqliteStore(SqliteAgentRuns):
-    """Store (and AgentRunStore) on one SQLite file. Open with `await SqliteStore.open(path)`."""
+class SqliteStore(SqliteMemory, SqliteAgentRuns):
+    """Store, SummaryStore, SearchIndex and AgentRunStore on one file; open with `await SqliteStore.open(path)`."""
 
     def __init__(self, conn: sqlite3.Connection, clock: Clock) -> None:
         self._conn = conn

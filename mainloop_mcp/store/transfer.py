@@ -18,7 +18,8 @@ from typing import Any, Protocol
 from mainloop_mcp.errors import Conflict
 from mainloop_mcp.model import Message, Thread, ThreadType
 from mainloop_mcp.store.base import Store
-from mainloop_mcp.store.sqlite import SqliteStore, from_micros, to_micros
+from mainloop_mcp.store.sqlite import SqliteStore
+from mainloop_mcp.store.timestamps import from_micros, to_micros
 
 PAGE = 2000
 TYPE_ORDER = {ThreadType.MAIN: 0, ThreadType.PROJECT: 1, ThreadType.TASK: 2}

@@ -1,0 +1,1 @@
+"""The temporal pyramid: calendar periods, summaries, zoom and context assembly under a token budget."""

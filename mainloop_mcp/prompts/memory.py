@@ -1,0 +1,73 @@
+"""Prompts over the memory: a daily review across threads, and writing a period's summary."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Annotated
+
+from mcp.server.mcpserver import Context
+from pydantic import Field
+
+from mainloop_mcp.errors import InvalidInput
+from mainloop_mcp.hub import hub_of
+from mainloop_mcp.memory.periods import Period, day, local_date, parse_period
+from mainloop_mcp.memory.pyramid import Pyramid
+from mainloop_mcp.memory.summariser import Source, SummaryRequest, prompt_for
+from mainloop_mcp.model import Granularity
+from mainloop_mcp.resources.threads import active_threads
+from mainloop_mcp.tools.memory import pyramid_of
+
+
+def _day(pyr: Pyramid, text: str | None) -> Period:
+    if text is None:
+        return day(local_date(pyr.now(), pyr.tz) - timedelta(days=1))
+    period = parse_period(text)
+    if period.granularity is not Granularity.DAY:
+        raise InvalidInput(f"day {text!r} is a {period.granularity.value}; pass a day like 2026-11-24")
+    return period
+
+
+async def daily_review(
+    ctx: Context,
+    day: Annotated[str | None, Field(description="The day to review, e.g. 2026-11-24; default yesterday")] = None,
+) -> str:
+    """Review one day across every active thread: what happened, what is open, what comes next."""
+    pyr = pyramid_of(hub_of(ctx))
+    period = _day(pyr, day)
+    lines = [f"# Daily review for {period.label}", ""]
+    for thread in await active_threads(pyr.store):
+        summary = await pyr.summary(thread, period)
+        if summary is not None:
+            lines += [f'## {thread.thread_type.value} "{thread.title}" ({thread.id})', summary.content, ""]
+    if len(lines) == 2:
+        lines.append("No thread had messages on this day.")
+    lines += [
+        "",
+        "Review the day: what moved forward, what is blocked or waiting on the user, and the next step per "
+        "thread. Post the review into the main thread with post_message.",
+    ]
+    return "\n".join(lines)
+
+
+async def summarize_period(
+    thread_id: Annotated[str, Field(description="Thread to summarise")],
+    period: Annotated[str, Field(description="A month (2026-11), ISO week (2026-W47) or day (2026-11-24)")],
+    ctx: Context,
+) -> str:
+    """Ask the model to write the summary of one period of a thread from its finer material."""
+    pyr = pyramid_of(hub_of(ctx))
+    p = parse_period(period)
+    thread = await pyr.store.get_thread(thread_id)
+    if p.granularity is Granularity.DAY:
+        sources = [Source(pyr.message_label(m), m.content) for m in await pyr.messages_in(thread.id, p)]
+    else:
+        found = await pyr.resolve(thread, p.children())
+        sources = [Source(c.label, s.content) for c, s in sorted(found.items())]
+    return prompt_for(SummaryRequest(thread.title, p.label, p.granularity, sources))
+
+
+PROMPTS: list[tuple[str, Callable[..., Awaitable[str]]]] = [
+    ("daily-review", daily_review),
+    ("summarize-period", summarize_period),
+]

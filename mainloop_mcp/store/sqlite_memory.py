@@ -1,0 +1,261 @@
+"""The SQLite side of the memory: the summaries table, stale marking, range counts, FTS5 search.
+
+A mixin of SqliteStore (same file, same lock, same worker thread), kept in its own module so the
+thread/message store stays small.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from mainloop_mcp.model import Granularity, NewSummary, SearchHit, Summary, Thread, new_id
+from mainloop_mcp.store.base import check_limit, check_time_range
+from mainloop_mcp.store.timestamps import from_micros, to_micros
+
+T = TypeVar("T")
+
+# Schema version 2. Summaries carry an integer rowid so FTS5 can index them like messages.
+# A message inserted inside a summarised period marks every summary covering it stale; the
+# (thread_id, period_end) index keeps that a short probe, since new messages are recent.
+MEMORY_MIGRATION = """
+    CREATE TABLE summaries (
+        seq INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        thread_id TEXT NOT NULL REFERENCES threads(id),
+        granularity TEXT NOT NULL CHECK (granularity IN ('day', 'week', 'month')),
+        period_start INTEGER NOT NULL,
+        period_end INTEGER NOT NULL,
+        content TEXT NOT NULL,
+        source_message_count INTEGER NOT NULL,
+        token_count INTEGER NOT NULL,
+        summariser TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        stale INTEGER NOT NULL DEFAULT 0,
+        CHECK (period_start < period_end)
+    );
+    CREATE UNIQUE INDEX summaries_period ON summaries(thread_id, granularity, period_start);
+    CREATE INDEX summaries_end ON summaries(thread_id, period_end);
+
+    CREATE VIRTUAL TABLE summaries_fts USING fts5(content, content='summaries', content_rowid='seq');
+    CREATE TRIGGER summaries_fts_insert AFTER INSERT ON summaries BEGIN
+        INSERT INTO summaries_fts(rowid, content) VALUES (new.seq, new.content);
+    END;
+    CREATE TRIGGER summaries_fts_delete AFTER DELETE ON summaries BEGIN
+        INSERT INTO summaries_fts(summaries_fts, rowid, content) VALUES ('delete', old.seq, old.content);
+    END;
+    CREATE TRIGGER summaries_fts_update AFTER UPDATE OF content ON summaries BEGIN
+        INSERT INTO summaries_fts(summaries_fts, rowid, content) VALUES ('delete', old.seq, old.content);
+        INSERT INTO summaries_fts(rowid, content) VALUES (new.seq, new.content);
+    END;
+
+    CREATE TRIGGER messages_mark_summaries_stale AFTER INSERT ON messages BEGIN
+        UPDATE summaries SET stale = 1
+        WHERE thread_id = new.thread_id AND period_end > new.created_at
+          AND period_start <= new.created_at AND stale = 0;
+    END;
+"""
+
+SNIPPET_TOKENS = 16
+
+
+def _summary(row: sqlite3.Row) -> Summary:
+    return Summary(
+        id=row["id"],
+        thread_id=row["thread_id"],
+        granularity=Granularity(row["granularity"]),
+        period_start=from_micros(row["period_start"]),
+        period_end=from_micros(row["period_end"]),
+        content=row["content"],
+        source_message_count=row["source_message_count"],
+        token_count=row["token_count"],
+        summariser=row["summariser"],
+        created_at=from_micros(row["created_at"]),
+        stale=bool(row["stale"]),
+    )
+
+
+def fts_query(terms: list[str], match_any: bool) -> str:
+    """Plain words -> an FTS5 query where every word is a quoted string (no operator injection)."""
+    quoted = ['"' + t.replace('"', '""') + '"' for t in terms]
+    return (" OR " if match_any else " ").join(quoted)
+
+
+class SqliteMemory:
+    """Summary store and search index methods of SqliteStore."""
+
+    _conn: sqlite3.Connection
+
+    if TYPE_CHECKING:
+
+        async def _run(self, fn: Callable[[], T]) -> T: ...
+
+        def _tx(self) -> AbstractContextManager[sqlite3.Connection]: ...
+
+        def _now(self) -> int: ...
+
+        def _get_thread(self, thread_id: str) -> Thread: ...
+
+    async def put_summaries(self, batch: list[NewSummary]) -> list[Summary]:
+        def put() -> list[Summary]:
+            with self._tx() as c:
+                for thread_id in {new.thread_id for new in batch}:
+                    self._get_thread(thread_id)
+                return [self._put(c, new) for new in batch]
+
+        return await self._run(put)
+
+    def _put(self, c: sqlite3.Connection, new: NewSummary) -> Summary:
+        start, end = to_micros(new.period_start), to_micros(new.period_end)
+        (count,) = c.execute(
+            "SELECT COUNT(*) FROM messages WHERE thread_id = ? AND created_at >= ? AND created_at < ?",
+            (new.thread_id, start, end),
+        ).fetchone()
+        c.execute(
+            "INSERT INTO summaries (id, thread_id, granularity, period_start, period_end, content,"
+            " source_message_count, token_count, summariser, created_at, stale)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (thread_id, granularity, period_start) DO UPDATE SET"
+            " period_end = excluded.period_end, content = excluded.content,"
+            " source_message_count = excluded.source_message_count, token_count = excluded.token_count,"
+            " summariser = excluded.summariser, created_at = excluded.created_at, stale = excluded.stale",
+            (
+                new_id("sum"),
+                new.thread_id,
+                new.granularity.value,
+                start,
+                end,
+                new.content,
+                new.source_message_count,
+                new.token_count,
+                new.summariser,
+                self._now(),
+                int(count != new.source_message_count),
+            ),
+        )
+        row = c.execute(
+            "SELECT * FROM summaries WHERE thread_id = ? AND granularity = ? AND period_start = ?",
+            (new.thread_id, new.granularity.value, start),
+        ).fetchone()
+        return _summary(row)
+
+    async def get_summaries(
+        self, thread_id: str, granularity: Granularity, since: datetime, until: datetime
+    ) -> list[Summary]:
+        check_time_range(since, until)
+
+        def query() -> list[Summary]:
+            self._get_thread(thread_id)
+            rows = self._conn.execute(
+                "SELECT * FROM summaries WHERE thread_id = ? AND granularity = ?"
+                " AND period_start >= ? AND period_start < ? ORDER BY period_start",
+                (thread_id, granularity.value, to_micros(since), to_micros(until)),
+            ).fetchall()
+            return [_summary(r) for r in rows]
+
+        return await self._run(query)
+
+    async def count_messages(self, thread_id: str, ranges: list[tuple[datetime, datetime]]) -> list[int]:
+        micros = [(to_micros(lo), to_micros(hi)) for lo, hi in ranges]
+        sql = "SELECT COUNT(*) FROM messages WHERE thread_id = ? AND created_at >= ? AND created_at < ?"
+
+        def count() -> list[int]:
+            self._get_thread(thread_id)
+            return [int(self._conn.execute(sql, (thread_id, lo, hi)).fetchone()[0]) for lo, hi in micros]
+
+        return await self._run(count)
+
+    async def message_span(self, thread_id: str) -> tuple[datetime, datetime] | None:
+        def span() -> tuple[datetime, datetime] | None:
+            self._get_thread(thread_id)
+            first, last = self._conn.execute(
+                "SELECT (SELECT MIN(created_at) FROM messages WHERE thread_id = ?),"
+                " (SELECT MAX(created_at) FROM messages WHERE thread_id = ?)",
+                (thread_id, thread_id),
+            ).fetchone()
+            return None if first is None else (from_micros(first), from_micros(last))
+
+        return await self._run(span)
+
+    async def search_text(
+        self,
+        terms: list[str],
+        *,
+        match_any: bool = False,
+        thread_ids: list[str] | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 20,
+    ) -> list[SearchHit]:
+        check_limit(limit)
+        check_time_range(since, until)
+        match = fts_query(terms, match_any)
+        messages_sql, message_params = _filtered(
+            "SELECT 'message' AS kind, m.id, m.thread_id, 'message' AS granularity,"
+            " m.created_at AS period_start, m.created_at AS period_end,"
+            f" snippet(messages_fts, 0, '[', ']', '…', {SNIPPET_TOKENS}) AS snip, messages_fts.rank AS rank"
+            " FROM messages_fts JOIN messages m ON m.seq = messages_fts.rowid WHERE messages_fts MATCH ?",
+            [match],
+            "m",
+            ("m.created_at", "m.created_at"),
+            thread_ids,
+            since,
+            until,
+        )
+        summaries_sql, summary_params = _filtered(
+            "SELECT 'summary' AS kind, s.id, s.thread_id, s.granularity, s.period_start, s.period_end,"
+            f" snippet(summaries_fts, 0, '[', ']', '…', {SNIPPET_TOKENS}) AS snip, summaries_fts.rank AS rank"
+            " FROM summaries_fts JOIN summaries s ON s.seq = summaries_fts.rowid WHERE summaries_fts MATCH ?",
+            [match],
+            "s",
+            ("s.period_end", "s.period_start"),
+            thread_ids,
+            since,
+            until,
+        )
+
+        def query() -> list[SearchHit]:
+            rows = self._conn.execute(f"{messages_sql} ORDER BY rank LIMIT ?", [*message_params, limit]).fetchall()
+            rows += self._conn.execute(f"{summaries_sql} ORDER BY rank LIMIT ?", [*summary_params, limit]).fetchall()
+            rows.sort(key=lambda r: r["rank"])
+            return [
+                SearchHit(
+                    kind=r["kind"],
+                    id=r["id"],
+                    thread_id=r["thread_id"],
+                    granularity=Granularity(r["granularity"]),
+                    period_start=from_micros(r["period_start"]),
+                    period_end=from_micros(r["period_end"]),
+                    snippet=r["snip"],
+                    score=-float(r["rank"]),
+                )
+                for r in rows[:limit]
+            ]
+
+        return await self._run(query)
+
+
+def _filtered(
+    sql: str,
+    params: list[Any],
+    alias: str,
+    time_columns: tuple[str, str],
+    thread_ids: list[str] | None,
+    since: datetime | None,
+    until: datetime | None,
+) -> tuple[str, list[Any]]:
+    """Add thread and time filters; `time_columns` are (compared with since, compared with until)."""
+    if thread_ids is not None:
+        sql += f" AND {alias}.thread_id IN ({', '.join('?' * len(thread_ids))})"
+        params = [*params, *thread_ids]
+    if since is not None:
+        op = ">=" if time_columns[0] == time_columns[1] else ">"
+        sql += f" AND {time_columns[0]} {op} ?"
+        params = [*params, to_micros(since)]
+    if until is not None:
+        sql += f" AND {time_columns[1]} < ?"
+        params = [*params, to_micros(until)]
+    return sql, params
