@@ -20,7 +20,6 @@ from mainloop_mcp.server import run_stdio
 from mainloop_mcp.store import open_store
 from mainloop_mcp.store.sqlite import path_from_url
 from mainloop_mcp.store.transfer import copy_store, side_of, tally
-from mainloop_mcp.tools.memory import pyramid_of
 from mainloop_mcp.web.app import InsecureBinding, check_binding, create_app
 
 log = logging.getLogger("mainloop")
@@ -72,7 +71,7 @@ async def _serve(settings: Settings) -> None:
 
 async def _compact(settings: Settings, thread_id: str | None) -> None:
     async with open_hub(settings) as hub:
-        print((await compact(pyramid_of(hub), thread_id)).model_dump_json())
+        print((await compact(hub.pyramid(), thread_id)).model_dump_json())
 
 
 async def _stdio(settings: Settings) -> None:

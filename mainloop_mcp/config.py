@@ -114,6 +114,10 @@ class Settings(BaseSettings):
         "Cf-Access-Jwt-Assertion header is accepted in place of the bearer token",
     )
     cf_access_aud: str | None = Field(default=None, description="Cloudflare Access application audience (AUD) tag")
+    summariser: Literal["extractive", "agent"] = Field(
+        default="extractive",
+        description="Who writes pyramid summaries: extractive (offline, deterministic) or agent (the configured agent)",
+    )
     timezone: str = Field(default="UTC", description="IANA time zone for day/week/month buckets")
     log_level: str = Field(default="INFO", description="Python log level")
     agent_work_roots: list[Path] = Field(

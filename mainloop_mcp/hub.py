@@ -10,13 +10,20 @@ from typing import Any, cast
 import anyio
 from mcp.server.mcpserver import Context
 
+from mainloop_mcp.agents.context import HistorySource
 from mainloop_mcp.agents.service import AgentService, RunsStore
 from mainloop_mcp.config import Settings
 from mainloop_mcp.errors import InvalidInput
-from mainloop_mcp.memory.summariser import ExtractiveSummariser, Summariser
-from mainloop_mcp.model import Clock, utc_now
+from mainloop_mcp.memory.context import assemble_context, render_context
+from mainloop_mcp.memory.periods import zone
+from mainloop_mcp.memory.pyramid import Pyramid
+from mainloop_mcp.memory.summariser import ExtractiveSummariser, LlmSummariser, Summariser
+from mainloop_mcp.model import Clock, Thread, utc_now
 from mainloop_mcp.store import Store, open_store
-from mainloop_mcp.store.base import AgentRunStore
+from mainloop_mcp.store.base import AgentRunStore, SummaryStore, memory_store
+
+# Tokens of pyramid history a chat reply sees (about 100 KiB of text; larger prompts go through a file).
+CHAT_HISTORY_TOKENS = 24_000
 
 
 @dataclass
@@ -34,6 +41,10 @@ class Hub:
 
     summariser: Summariser = field(default_factory=ExtractiveSummariser)
 
+    def pyramid(self) -> Pyramid:
+        """The memory pyramid over this hub's store (a clear error for a store that keeps no summaries)."""
+        return Pyramid(memory_store(self.store), zone(self.settings.timezone), self.summariser, self.clock)
+
 
 @asynccontextmanager
 async def open_hub(settings: Settings, clock: Clock = utc_now) -> AsyncIterator[Hub]:
@@ -45,14 +56,26 @@ async def open_hub(settings: Settings, clock: Clock = utc_now) -> AsyncIterator[
             if isinstance(store, AgentRunStore):
                 agents = AgentService(settings, cast(RunsStore, store), tasks)
                 await agents.start()
+            hub = Hub(settings=settings, store=store, clock=clock, agents_service=agents)
+            if settings.summariser == "agent":
+                hub.summariser = LlmSummariser(hub.agents.ask, name="agent")
+            if agents is not None and isinstance(store, SummaryStore):
+                agents.use_history(_pyramid_history(hub))
             try:
-                yield Hub(settings=settings, store=store, clock=clock, agents_service=agents)
+                yield hub
             finally:
                 if agents is not None:
                     await agents.aclose()
                 tasks.cancel_scope.cancel()
     finally:
         await store.close()
+
+
+def _pyramid_history(hub: Hub) -> HistorySource:
+    async def history(thread: Thread) -> str:
+        return render_context(await assemble_context(hub.pyramid(), thread.id, CHAT_HISTORY_TOKENS))
+
+    return history
 
 
 def hub_of(ctx: Context[Any, Any]) -> Hub:

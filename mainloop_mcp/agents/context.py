@@ -1,13 +1,15 @@
-"""What a chat reply sees: the thread's standing context and its recent messages.
-
-Seam: when memory/ provides `assemble_context(thread, budget)` (the temporal pyramid), `chat_prompt`
-should take its text instead of `recent_transcript`; the prompt framing stays the same.
-"""
+"""What a chat reply sees: the thread's history as the memory pyramid assembles it (or, on a store
+without summaries, its standing context and recent messages)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from mainloop_mcp.model import Message, Order, Thread
 from mainloop_mcp.store import Store
+
+# Renders a thread's history for a prompt; the hub passes the memory pyramid's when the store keeps one.
+HistorySource = Callable[[Thread], Awaitable[str]]
 
 CHAT_BUDGET_BYTES = 100 * 1024
 RECENT_LIMIT = 200
@@ -32,13 +34,19 @@ async def recent_transcript(store: Store, thread_id: str, budget_bytes: int) -> 
     return "\n".join(reversed(kept))
 
 
-async def chat_prompt(store: Store, thread: Thread, budget_bytes: int = CHAT_BUDGET_BYTES) -> str:
-    transcript = await recent_transcript(store, thread.id, budget_bytes)
+async def transcript_history(store: Store, thread: Thread, budget_bytes: int = CHAT_BUDGET_BYTES) -> str:
+    parts = []
+    if thread.thread_context.strip():
+        parts += ["## Thread context", thread.thread_context.strip(), ""]
+    parts += ["## Conversation (oldest first)", await recent_transcript(store, thread.id, budget_bytes)]
+    return "\n".join(parts)
+
+
+def chat_prompt(thread: Thread, history: str) -> str:
     parts = [
         f"You are the assistant in the mainloop thread {thread.title!r} ({thread.thread_type.value} thread).",
         "Reply to the last user message below. Answer with the reply text only.",
+        "",
+        history,
     ]
-    if thread.thread_context.strip():
-        parts += ["", "## Thread context", thread.thread_context.strip()]
-    parts += ["", "## Conversation (oldest first)", transcript]
     return "\n".join(parts)

@@ -17,7 +17,7 @@ import anyio.abc
 
 from mainloop_mcp.agents.backends import Backend, check_work_folder, resolve_backend
 from mainloop_mcp.agents.claude_code import AgentConnection, AgentFailed
-from mainloop_mcp.agents.context import chat_prompt
+from mainloop_mcp.agents.context import HistorySource, chat_prompt, transcript_history
 from mainloop_mcp.agents.owner import owner_gone, this_process
 from mainloop_mcp.agents.runner import AgentJob, LocalRunner, Runner
 from mainloop_mcp.config import Settings
@@ -57,8 +57,13 @@ class AgentService:
         self._backend: Backend | None = None
         self._runner: Runner | None = None
         self._connection: AgentConnection | None = None
+        self._history: HistorySource | None = None
 
     # set-up --------------------------------------------------------------------------------
+
+    def use_history(self, history: HistorySource) -> None:
+        """Where chat replies get the thread's history from (the hub passes the memory pyramid)."""
+        self._history = history
 
     async def start(self) -> list[AgentRun]:
         """Runs left queued or running by a previous hub process can't be resumed: record them interrupted."""
@@ -193,7 +198,8 @@ class AgentService:
         thread = await self._store.get_thread(thread_id)
         connection = self.connection()
         user = await self._store.post_message(NewMessage(thread_id=thread_id, role=Role.USER, content=content))
-        prompt = await chat_prompt(self._store, thread)
+        history = await self._history(thread) if self._history else await transcript_history(self._store, thread)
+        prompt = chat_prompt(thread, history)
         await progress(f"asking {connection.backend.name}")
         answer, failure = "", None
         async with anyio.create_task_group() as beats:  # raises groups: keep the agent's error out of it

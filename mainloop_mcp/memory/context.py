@@ -162,3 +162,21 @@ async def _fill(pyr: Pyramid, thread: Thread, budget: int) -> tuple[list[Context
         items.append(summary_item(p, s))
         budget -= s.token_count
     return items, True
+
+
+def render_context(context: ThreadContext) -> str:
+    """The assembled pyramid as prompt text: parent first, then the thread's standing context and history."""
+    lines: list[str] = []
+    if context.parent is not None:
+        lines += [f"## Parent thread {context.parent.title!r} (summarised)", render_context(context.parent), ""]
+    if context.thread_context:
+        lines += ["## Thread context", context.thread_context, ""]
+    lines.append("## History (oldest first; summaries stand for whole periods)")
+    for item in context.items:
+        if item.granularity is Granularity.MESSAGE:
+            role = item.role.value if item.role else "message"
+            lines.append(f"[{item.start.isoformat(timespec='seconds')}] {role}: {item.content}")
+        else:
+            count = item.source_message_count
+            lines.append(f"[{item.granularity.value} summary of {item.period}, {count} messages] {item.content}")
+    return "\n".join(lines)

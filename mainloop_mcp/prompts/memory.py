@@ -16,7 +16,6 @@ from mainloop_mcp.memory.pyramid import Pyramid
 from mainloop_mcp.memory.summariser import Source, SummaryRequest, prompt_for
 from mainloop_mcp.model import Granularity
 from mainloop_mcp.resources.threads import active_threads
-from mainloop_mcp.tools.memory import pyramid_of
 
 
 def _day(pyr: Pyramid, text: str | None) -> Period:
@@ -33,7 +32,7 @@ async def daily_review(
     day: Annotated[str | None, Field(description="The day to review, e.g. 2026-11-24; default yesterday")] = None,
 ) -> str:
     """Review one day across every active thread: what happened, what is open, what comes next."""
-    pyr = pyramid_of(hub_of(ctx))
+    pyr = hub_of(ctx).pyramid()
     period = _day(pyr, day)
     lines = [f"# Daily review for {period.label}", ""]
     for thread in await active_threads(pyr.store):
@@ -56,7 +55,7 @@ async def summarize_period(
     ctx: Context,
 ) -> str:
     """Ask the model to write the summary of one period of a thread from its finer material."""
-    pyr = pyramid_of(hub_of(ctx))
+    pyr = hub_of(ctx).pyramid()
     p = parse_period(period)
     thread = await pyr.store.get_thread(thread_id)
     if p.granularity is Granularity.DAY:

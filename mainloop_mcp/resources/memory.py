@@ -11,7 +11,6 @@ from mainloop_mcp.hub import hub_of
 from mainloop_mcp.memory.periods import parse_period
 from mainloop_mcp.memory.zoom import FINER, pieces
 from mainloop_mcp.model import Granularity, Summary
-from mainloop_mcp.tools.memory import pyramid_of
 
 
 class PeriodView(BaseModel):
@@ -26,7 +25,7 @@ class PeriodView(BaseModel):
 
 async def memory_resource(thread_id: str, period: str, ctx: Context) -> str:
     """The summary of one period of a thread (a month 2026-11, week 2026-W47 or day 2026-11-24), JSON."""
-    pyr = pyramid_of(hub_of(ctx))
+    pyr = hub_of(ctx).pyramid()
     p = parse_period(period)
     thread = await pyr.store.get_thread(thread_id)
     summary = await pyr.summary(thread, p)

@@ -7,24 +7,17 @@ from typing import Annotated
 from mcp.server.mcpserver import Context
 from pydantic import Field
 
-from mainloop_mcp.hub import Hub, hub_of
+from mainloop_mcp.hub import hub_of
 from mainloop_mcp.memory.compact import CompactReport
 from mainloop_mcp.memory.compact import compact as compact_history
 from mainloop_mcp.memory.context import MAX_BUDGET, MIN_BUDGET, ThreadContext, assemble_context
-from mainloop_mcp.memory.periods import zone
-from mainloop_mcp.memory.pyramid import Pyramid
 from mainloop_mcp.memory.zoom import ZoomResult
 from mainloop_mcp.memory.zoom import zoom as zoom_period
 from mainloop_mcp.model import MAX_PAGE_SIZE, Granularity
 from mainloop_mcp.search.status import StatusAnswer
 from mainloop_mcp.search.status import ask_status as status_of
-from mainloop_mcp.store.base import memory_store
 
 Budget = Annotated[int, Field(description=f"Most tokens the answer may hold ({MIN_BUDGET} to {MAX_BUDGET:,})")]
-
-
-def pyramid_of(hub: Hub) -> Pyramid:
-    return Pyramid(memory_store(hub.store), zone(hub.settings.timezone), hub.summariser, hub.clock)
 
 
 async def get_context(
@@ -35,7 +28,7 @@ async def get_context(
     """Load a thread's memory within a token budget: the last day's full messages, then daily,
     weekly and monthly summaries further back, plus a share for the parent thread. Items never
     overlap; zoom into any item's `period` for more detail."""
-    return await assemble_context(pyramid_of(hub_of(ctx)), thread_id, token_budget)
+    return await assemble_context(hub_of(ctx).pyramid(), thread_id, token_budget)
 
 
 async def zoom(
@@ -51,7 +44,7 @@ async def zoom(
 ) -> ZoomResult:
     """Expand a period of a thread into finer detail: a month into its weeks, a week into its
     days, a day into its full messages (paginated)."""
-    return await zoom_period(pyramid_of(hub_of(ctx)), thread_id, period, level, limit=limit, cursor=cursor)
+    return await zoom_period(hub_of(ctx).pyramid(), thread_id, period, level, limit=limit, cursor=cursor)
 
 
 async def ask_status(
@@ -62,7 +55,7 @@ async def ask_status(
 ) -> StatusAnswer:
     """Answer "what's the status of X?": find the threads most relevant to a topic and return each
     one's latest memory (its pyramid context) with the matching snippets."""
-    return await status_of(pyramid_of(hub_of(ctx)), topic, max_threads=max_threads, token_budget=token_budget)
+    return await status_of(hub_of(ctx).pyramid(), topic, max_threads=max_threads, token_budget=token_budget)
 
 
 async def compact(
@@ -71,7 +64,7 @@ async def compact(
 ) -> CompactReport:
     """Build every missing or stale summary of finished periods and post each child thread's daily
     summaries into its parent. Safe to repeat; usually run nightly."""
-    return await compact_history(pyramid_of(hub_of(ctx)), thread_id)
+    return await compact_history(hub_of(ctx).pyramid(), thread_id)
 
 
 TOOLS = [get_context, zoom, ask_status, compact]

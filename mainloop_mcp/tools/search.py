@@ -12,7 +12,6 @@ from mainloop_mcp.hub import hub_of
 from mainloop_mcp.model import MAX_PAGE_SIZE, ThreadType
 from mainloop_mcp.search.fulltext import SearchResult
 from mainloop_mcp.search.fulltext import search as search_text
-from mainloop_mcp.tools.memory import pyramid_of
 
 
 async def search(
@@ -27,7 +26,7 @@ async def search(
     """Search messages and summaries across threads, best matches first (BM25). Each match names its
     thread and period, ready for zoom."""
     return await search_text(
-        pyramid_of(hub_of(ctx)),
+        hub_of(ctx).pyramid(),
         query,
         thread_id=thread_id,
         thread_type=thread_type,
