@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable
-from typing import ParamSpec, TypeVar, get_type_hints
+from typing import Any, ParamSpec, TypeVar, get_type_hints
 
 from mcp import MCPError
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
 from mcp.types import INVALID_PARAMS
 from pydantic import ValidationError
@@ -67,3 +68,18 @@ def _prompt_error(exc: Exception) -> Exception:
 tool_errors = _translating(_tool_error)
 resource_errors = _translating(_resource_error)
 prompt_errors = _translating(_prompt_error)
+
+
+async def prompt_lookup_errors(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+    """Server middleware: an unknown prompt name or missing/invalid prompt arguments are -32602.
+
+    The SDK (mcp 2.3) answers both with a bare ValueError, which goes out as JSON-RPC error code 0
+    with a logged traceback; the spec and the official conformance suite expect -32602. Errors from
+    inside a prompt that are not about its arguments keep the SDK's answer.
+    """
+    try:
+        return await call_next(ctx)
+    except ValueError as exc:
+        if ctx.method != "prompts/get" or isinstance(exc, ValidationError) or not isinstance(exc.__cause__, ValueError):
+            raise
+        raise MCPError(code=INVALID_PARAMS, message=str(exc)) from exc

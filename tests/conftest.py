@@ -109,7 +109,10 @@ class ServedHub:
         return f"{self.base}/mcp"
 
 
-def start_hub(tmp_path: Path, env: dict[str, str] | None = None, args: list[str] | None = None) -> ServedHub:
+def start_hub(
+    tmp_path: Path, env: dict[str, str] | None = None, args: list[str] | None = None, command: list[str] | None = None
+) -> ServedHub:
+    """`mainloop serve` (or `command`, run from the checkout with the same MAINLOOP_* env) on a free port."""
     port = free_port()
     log = tmp_path / f"serve-{port}.log"
     full_env = {
@@ -121,7 +124,11 @@ def start_hub(tmp_path: Path, env: dict[str, str] | None = None, args: list[str]
     }
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [str(VENV_BIN / "mainloop"), "serve", *(args or [])], env=full_env, stdout=out, stderr=subprocess.STDOUT
+            [*(command or [str(VENV_BIN / "mainloop"), "serve"]), *(args or [])],
+            env=full_env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
         )
     hub = ServedHub(proc, port, log)
     deadline = time.monotonic() + 30

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from mcp.server import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -38,14 +39,15 @@ def transport_security(settings: Settings) -> TransportSecuritySettings:
     )
 
 
-def create_app(hub: Hub) -> Starlette:
+def create_app(hub: Hub, mcp: MCPServer[Hub] | None = None) -> Starlette:
+    """The app for `hub`; `mcp` defaults to create_server(hub) (tests pass one with extra fixtures)."""
     settings = hub.settings
     if settings.token_required and settings.token is None:
         raise InsecureBinding(
             f"refusing to serve on {settings.host}, which is not a loopback address, without a bearer token: "
             "set MAINLOOP_TOKEN (or bind to 127.0.0.1)"
         )
-    mcp = create_server(hub)
+    mcp = mcp or create_server(hub)
     mcp_app = mcp.streamable_http_app(streamable_http_path="/mcp", transport_security=transport_security(settings))
 
     async def healthz(_: Request) -> JSONResponse:
