@@ -16,6 +16,7 @@ from mainloop_mcp.errors import MainloopError
 from mainloop_mcp.hub import open_hub
 from mainloop_mcp.server import run_stdio
 from mainloop_mcp.web.app import InsecureBinding, create_app
+from mainloop_mcp.web.auth import RedactQueryStrings
 
 log = logging.getLogger("mainloop")
 
@@ -38,6 +39,7 @@ async def _serve(settings: Settings) -> None:
         config = uvicorn.Config(
             app, host=settings.host, port=settings.port, log_level=settings.log_level.lower(), lifespan="on"
         )
+        logging.getLogger("uvicorn.access").addFilter(RedactQueryStrings())  # after Config set up logging
         server = uvicorn.Server(config)
         log.info("mainloop %s store=%s", "serving", settings.store.split("?")[0])
         await server.serve()
@@ -55,7 +57,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValidationError as exc:
         print(f"mainloop: bad configuration: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=settings.log_level.upper(), stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=settings.log_level.upper(), stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
+    )
     try:
         anyio.run(_serve if args.command == "serve" else _stdio, settings)
     except (InsecureBinding, MainloopError) as exc:

@@ -7,6 +7,7 @@ land in access logs or browser history. The token itself is never logged.
 from __future__ import annotations
 
 import hmac
+import logging
 
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -35,3 +36,13 @@ class BearerAuth:
             await response(scope, receive, send)
             return
         await self._app(scope, receive, send)
+
+
+class RedactQueryStrings(logging.Filter):
+    """Drops query strings from uvicorn access-log lines: a token sent as ?token=... must not be logged."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str) and "?" in args[2]:
+            record.args = (*args[:2], args[2].split("?", 1)[0] + "?[redacted]", *args[3:])
+        return True
