@@ -39,7 +39,7 @@ def _translating(
         async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
             try:
                 return await fn(*args, **kwargs)
-            except (MainloopError, ValidationError) as exc:
+            except (MainloopError, ValidationError, UnicodeEncodeError) as exc:
                 raise to_error(exc) from exc
 
         # The SDK builds schemas from annotations; resolve them here, in the handler's own module.
@@ -49,7 +49,26 @@ def _translating(
     return decorate
 
 
+MAX_MESSAGE_CHARS = 1000
+
+
+def brief(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """An error message that quotes a huge bad value keeps its head and its advice, not a megabyte."""
+    if len(text) <= limit:
+        return text
+    keep = (limit - 40) // 2
+    return f"{text[:keep]}...[{len(text) - 2 * keep:,} chars cut]...{text[-keep:]}"
+
+
 def _message(exc: Exception) -> str:
+    return brief(_full_message(exc))
+
+
+def _full_message(exc: Exception) -> str:
+    if isinstance(exc, UnicodeEncodeError):
+        # JSON can carry an unpaired surrogate (\\ud800) that no UTF-8 store or log can hold.
+        bad = exc.object[exc.start : exc.end]
+        return f"text contains {bad!r}, an unpaired surrogate that is not valid Unicode; send UTF-8 text"
     return explain(exc) if isinstance(exc, ValidationError) else str(exc)
 
 
