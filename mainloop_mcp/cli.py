@@ -6,19 +6,24 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import anyio
 import uvicorn
 from pydantic import ValidationError
 
 from mainloop_mcp.config import Settings, load_settings
-from mainloop_mcp.errors import MainloopError
+from mainloop_mcp.errors import InvalidInput, MainloopError
 from mainloop_mcp.hub import open_hub
 from mainloop_mcp.server import run_stdio
-from mainloop_mcp.web.app import InsecureBinding, create_app
+from mainloop_mcp.store import open_store
+from mainloop_mcp.store.sqlite import path_from_url
+from mainloop_mcp.store.transfer import copy_store, side_of, tally
+from mainloop_mcp.web.app import InsecureBinding, check_binding, create_app
 from mainloop_mcp.web.auth import RedactQueryStrings
 
 log = logging.getLogger("mainloop")
+SHUTDOWN_GRACE_SECONDS = 3
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -30,14 +35,31 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--store", help="Store URL (MAINLOOP_STORE)")
     stdio = sub.add_parser("stdio", help="Serve MCP over stdio (for Claude Desktop / Claude Code)")
     stdio.add_argument("--store", help="Store URL (MAINLOOP_STORE)")
+    migrate = sub.add_parser("migrate", help="Copy every thread and message to another store, then verify")
+    migrate.add_argument(
+        "--from", dest="source", required=True, help="Source store URL (sqlite:///... or bigquery://...)"
+    )
+    migrate.add_argument("--to", dest="target", required=True, help="Target store URL; an empty or partly copied store")
+    agent = sub.add_parser(
+        "agent-run", help="Run one agent prompt and print its result line (Kubernetes Job entrypoint)"
+    )
+    agent.add_argument("--prompt-file", required=True, type=Path, help="File holding the prompt")
+    agent.add_argument("--work-folder", required=True, type=Path, help="Folder the agent works in")
     return parser
 
 
 async def _serve(settings: Settings) -> None:
+    check_binding(settings)
     async with open_hub(settings) as hub:
         app = create_app(hub)
         config = uvicorn.Config(
-            app, host=settings.host, port=settings.port, log_level=settings.log_level.lower(), lifespan="on"
+            app,
+            host=settings.host,
+            port=settings.port,
+            log_level=settings.log_level.lower(),
+            lifespan="on",
+            # Open subscriptions/listen streams (the phone page) never end by themselves: don't wait on them.
+            timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
         )
         logging.getLogger("uvicorn.access").addFilter(RedactQueryStrings())  # after Config set up logging
         server = uvicorn.Server(config)
@@ -50,8 +72,41 @@ async def _stdio(settings: Settings) -> None:
         await run_stdio(hub)
 
 
+async def _migrate(source_url: str, target_url: str) -> int:
+    if source_url.startswith("sqlite:///") and not path_from_url(source_url).is_file():
+        raise InvalidInput(f"source {source_url!r} does not exist; give the path of an existing mainloop.db")
+    source = await open_store(source_url)
+    try:
+        target = await open_store(target_url)
+        try:
+            threads, messages = await copy_store(source, target)
+            print(f"copied {threads} threads and {messages} messages")
+            before, after = await tally(side_of(source)), await tally(side_of(target))
+        finally:
+            await target.close()
+    finally:
+        await source.close()
+    print(f"source {source_url.split('?')[0]}: {before.line()}")
+    print(f"target {target_url.split('?')[0]}: {after.line()}")
+    if before.same_as(after):
+        print("verified: the target holds exactly the source's threads and messages")
+        return 0
+    print("MISMATCH: the target differs from the source (it held other data before?); nothing was deleted")
+    return 1
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "migrate":
+        try:
+            return anyio.run(_migrate, args.source, args.target)
+        except MainloopError as exc:
+            print(f"mainloop: {exc}", file=sys.stderr)
+            return 2
+    if args.command == "agent-run":
+        from mainloop_mcp.agents.job_entry import agent_run
+
+        return anyio.run(agent_run, load_settings(), args.prompt_file, args.work_folder)
     try:
         settings = load_settings(**{k: v for k, v in vars(args).items() if k != "command"})
     except ValidationError as exc:

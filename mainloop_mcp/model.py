@@ -174,3 +174,79 @@ class ThreadPage(BaseModel):
 class MessagePage(BaseModel):
     messages: list[Message]
     next_cursor: str | None = Field(description="Pass back as `cursor` for the next page; null when there is none")
+
+
+# agent runs ----------------------------------------------------------------------------------
+
+MAX_PROMPT_BYTES = MAX_CONTENT_BYTES
+
+
+class RunStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    TIMED_OUT = "timed_out"
+    INTERRUPTED = "interrupted"
+
+    @property
+    def finished(self) -> bool:
+        return self not in (RunStatus.QUEUED, RunStatus.RUNNING)
+
+
+class AgentRun(BaseModel):
+    """One sub-agent run: its task thread, where it works, and how it ended."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    thread_id: str = Field(description="The task thread the result lands in")
+    parent_thread_id: str
+    title: str
+    prompt: str
+    work_folder: str
+    runner: str = Field(description="local or kubernetes")
+    status: RunStatus
+    result: str | None = None
+    error: str | None = None
+    external_id: str | None = Field(default=None, description="Runner's own handle, e.g. the Kubernetes Job name")
+    owner: str = Field(description="The hub process running it (host/pid/start); decides who may mark it interrupted")
+    created_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+
+class NewAgentRun(BaseModel):
+    """A run as asked for; the store creates its task thread and the run record together."""
+
+    parent_thread_id: str
+    title: str
+    prompt: str
+    work_folder: str
+    runner: str
+    owner: str
+
+    @field_validator("prompt")
+    @classmethod
+    def _prompt(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("prompt must not be empty; say what the agent should do")
+        if _utf8_len(v) > MAX_PROMPT_BYTES:
+            raise ValueError(f"prompt is {_utf8_len(v):,} bytes; the limit is {MAX_PROMPT_BYTES:,} bytes (1 MiB)")
+        return v
+
+    @field_validator("title")
+    @classmethod
+    def _title(cls, v: str) -> str:
+        v = v.strip()
+        if not v:
+            raise ValueError("title must not be empty")
+        if len(v) > MAX_TITLE_CHARS:
+            raise ValueError(f"title is {len(v)} characters; the limit is {MAX_TITLE_CHARS}")
+        return v
+
+
+class AgentRunPage(BaseModel):
+    runs: list[AgentRun]
+    next_cursor: str | None = Field(description="Pass back as `cursor` for the next page; null when there is none")

@@ -11,7 +11,9 @@ from mainloop_mcp import __version__
 from mainloop_mcp.edge import prompt_errors, prompt_lookup_errors, resource_errors, tool_errors
 from mainloop_mcp.hub import Hub
 from mainloop_mcp.prompts import threads as thread_prompts
+from mainloop_mcp.resources import agents as agent_resources
 from mainloop_mcp.resources import threads as thread_resources
+from mainloop_mcp.tools import agents as agent_tools
 from mainloop_mcp.tools import threads as thread_tools
 
 INSTRUCTIONS = """\
@@ -20,8 +22,8 @@ short-lived task threads under projects. Read a thread before acting in it (read
 thread://{id} resource), post what you decide or produce with post_message, and pass an
 idempotency_key when a retry could repeat a post."""
 
-TOOLS = [*thread_tools.TOOLS]
-TEMPLATES = [*thread_resources.TEMPLATES]
+TOOLS = [*thread_tools.TOOLS, *agent_tools.TOOLS]
+TEMPLATES = [*thread_resources.TEMPLATES, *agent_resources.TEMPLATES]
 STATIC_RESOURCES = [*thread_resources.STATIC]
 PROMPTS = [*thread_prompts.PROMPTS]
 

@@ -19,6 +19,7 @@ from mainloop_mcp.config import Settings
 from mainloop_mcp.hub import Hub, open_hub
 from mainloop_mcp.server import create_server
 from mainloop_mcp.store import Store, open_store
+from tests import bq_emulator
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
@@ -52,8 +53,19 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'mainloop.db'}"
 
 
+def bigquery_url(tmp_path: Path) -> str:
+    return bq_emulator.store_url()
+
+
 # Every store backend the contract suite runs against; later backends add a factory here.
-STORE_URLS: dict[str, Callable[[Path], str]] = {"sqlite": sqlite_url}
+STORE_URLS: dict[str, Callable[[Path], str]] = {"sqlite": sqlite_url, "bigquery": bigquery_url}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _stop_bigquery_emulator() -> Iterator[None]:
+    """The emulator starts on first use (tests/bq_emulator.py) and ends with the session."""
+    yield
+    bq_emulator.stop()
 
 
 @pytest.fixture(params=sorted(STORE_URLS))
@@ -110,10 +122,15 @@ class ServedHub:
 
 
 def start_hub(
-    tmp_path: Path, env: dict[str, str] | None = None, args: list[str] | None = None, command: list[str] | None = None
+    tmp_path: Path,
+    env: dict[str, str] | None = None,
+    args: list[str] | None = None,
+    port: int | None = None,
+    command: list[str] | None = None,
 ) -> ServedHub:
-    """`mainloop serve` (or `command`, run from the checkout with the same MAINLOOP_* env) on a free port."""
-    port = free_port()
+    """`mainloop serve` (or `command`, run from the checkout with the same MAINLOOP_* env) on a free port;
+    `port` restarts a hub where it was (same store, same address)."""
+    port = port or free_port()
     log = tmp_path / f"serve-{port}.log"
     full_env = {
         **os.environ,

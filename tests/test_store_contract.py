@@ -205,3 +205,15 @@ async def test_bad_cursor_and_limit_are_clear_errors(store: Store) -> None:
 async def test_read_messages_of_unknown_thread_is_not_found(store: Store) -> None:
     with pytest.raises(NotFound):
         await store.read_messages("thr_nope")
+
+
+async def test_batch_with_repeated_key_stores_it_once(store: Store) -> None:
+    pid = await project(store)
+    batch = [
+        NewMessage(thread_id=pid, content="a", idempotency_key="dup"),
+        NewMessage(thread_id=pid, content="a", idempotency_key="dup"),
+        NewMessage(thread_id=pid, content="b"),
+    ]
+    assert await store.append_messages(batch) == 2
+    assert sorted(m.content for m in (await store.read_messages(pid)).messages) == ["a", "b"]
+    assert await store.append_messages(batch[:1]) == 0

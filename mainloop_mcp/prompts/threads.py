@@ -11,14 +11,12 @@ from mainloop_mcp.hub import hub_of
 from mainloop_mcp.resources.threads import thread_view
 
 
-async def resume_thread(
-    thread_id: Annotated[str, Field(description="The thread to pick up")], ctx: Context
-) -> str:
+async def resume_thread(thread_id: Annotated[str, Field(description="The thread to pick up")], ctx: Context) -> str:
     """Everything a client needs to pick a thread up: what it is, its standing context, recent messages."""
     view = await thread_view(hub_of(ctx).store, thread_id, limit=30)
     t = view.thread
     lines = [
-        f"You are resuming the mainloop {t.thread_type.value} thread \"{t.title}\" (id {t.id}, {t.status.value}).",
+        f'You are resuming the mainloop {t.thread_type.value} thread "{t.title}" (id {t.id}, {t.status.value}).',
     ]
     if t.parent_id:
         lines.append(f"Its parent thread is {t.parent_id}.")
@@ -29,7 +27,7 @@ async def resume_thread(
         lines.append(f"- [{m.created_at:%Y-%m-%d %H:%M} UTC] {m.role.value}: {m.content}")
     lines += [
         "",
-        f"Continue the work of this thread. Post what you decide or produce with post_message(thread_id=\"{t.id}\").",
+        f'Continue the work of this thread. Post what you decide or produce with post_message(thread_id="{t.id}").',
     ]
     return "\n".join(lines)
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from mcp.server.mcpserver import Context
 from pydantic import BaseModel
 
+from mainloop_mcp.hub import Hub, hub_of
 from mainloop_mcp.model import Message, Thread, ThreadFilter, ThreadStatus
 from mainloop_mcp.store import Store
-from mainloop_mcp.hub import Hub, hub_of
 
 RECENT_MESSAGES = 50
 

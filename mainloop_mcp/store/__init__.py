@@ -15,5 +15,12 @@ async def open_store(url: str, clock: Clock = utc_now) -> Store:
 
         return await SqliteStore.open(path_from_url(url), clock=clock)
     if url.startswith("bigquery://"):
-        raise InvalidInput("the BigQuery store is not available in this build yet; use sqlite:///path")
+        try:
+            from mainloop_mcp.store.bigquery import BigQueryStore
+        except ImportError as exc:
+            raise InvalidInput(
+                f"the BigQuery store needs google-cloud-bigquery ({exc}); install it with "
+                "`pip install 'mainloop-mcp[bigquery]'` or use sqlite:///path"
+            ) from None
+        return await BigQueryStore.open(url, clock=clock)
     raise InvalidInput(f"store URL {url!r} must start with sqlite:/// or bigquery://")

@@ -9,17 +9,22 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from mainloop_mcp.errors import Conflict, InvalidInput
 from mainloop_mcp.model import (
     MAX_PAGE_SIZE,
+    AgentRun,
+    AgentRunPage,
     Message,
     MessagePage,
+    NewAgentRun,
     NewMessage,
     NewThread,
     Order,
+    RunStatus,
     Thread,
     ThreadFilter,
     ThreadPage,
@@ -64,6 +69,62 @@ class Store(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+
+@runtime_checkable
+class AgentRunStore(Protocol):
+    """Persistence for sub-agent runs. A run and its task thread are born together and end together.
+
+    Kept apart from `Store` so a backend can hold threads without agents; SqliteStore implements both.
+    """
+
+    async def create_run(self, new: NewAgentRun) -> AgentRun:
+        """Create the task thread under `new.parent_thread_id` and the queued run in one transaction."""
+        ...
+
+    async def get_run(self, run_id: str) -> AgentRun: ...
+
+    async def list_runs(
+        self,
+        status: RunStatus | None = None,
+        parent_thread_id: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> AgentRunPage:
+        """Runs, newest first."""
+        ...
+
+    async def start_run(self, run_id: str, external_id: str | None = None) -> AgentRun:
+        """queued -> running; a run that already finished (e.g. cancelled meanwhile) is returned unchanged."""
+        ...
+
+    async def finish_run(
+        self, run_id: str, status: RunStatus, result: str | None = None, error: str | None = None
+    ) -> AgentRun:
+        """Record how a run ended and, in the same transaction, post the result (or error) into its task
+        thread and a one-line outcome into the parent. Only the first finish counts; later ones return it."""
+        ...
+
+    async def interrupt_unfinished(self, reason: str, owner_gone: Callable[[str], bool]) -> list[AgentRun]:
+        """Mark queued or running runs whose owner process is gone interrupted, posting `reason` as the outcome.
+
+        Runs owned by a hub that is still alive (e.g. `mainloop serve` while `mainloop stdio` starts on the
+        same file) are left alone."""
+        ...
+
+
+def outcome_line(run: AgentRun) -> str:
+    """The one line a parent thread gets when one of its task runs ends."""
+    detail = run.error if run.error is not None else (run.result or "")
+    first = next((line.strip() for line in detail.splitlines() if line.strip()), "")
+    if len(first) > 160:
+        first = first[:157] + "..."
+    return f"Agent run {run.id} ({run.title!r}) {run.status.value}" + (f": {first}" if first else "")
+
+
+def check_finish(status: RunStatus) -> None:
+    if not status.finished:
+        raise InvalidInput(f"finish_run needs a final status; got {status.value!r}")
 
 
 def resolve_parent(new: NewThread, parent: Thread | None, main: Thread) -> str:

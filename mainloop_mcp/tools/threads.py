@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from mcp.server.mcpserver import Context
 from pydantic import Field
 
+from mainloop_mcp.hub import hub_of
 from mainloop_mcp.model import (
     MAX_PAGE_SIZE,
     Message,
@@ -22,9 +23,10 @@ from mainloop_mcp.model import (
     ThreadStatus,
     ThreadType,
 )
-from mainloop_mcp.hub import hub_of
 
 Limit = Annotated[int, Field(description=f"Page size, 1 to {MAX_PAGE_SIZE}")]
+# Listen-stream subscribers (the phone page) refresh their thread tree when this resource changes.
+ACTIVE_THREADS_URI = "threads://active"
 Cursor = Annotated[str | None, Field(description="next_cursor from the previous page; omit for the first page")]
 
 
@@ -39,7 +41,9 @@ async def create_thread(
 ) -> Thread:
     """Create a project thread (under main) or a task thread (under a project or main)."""
     new = NewThread(thread_type=thread_type, title=title, parent_id=parent_id, thread_context=thread_context)
-    return await hub_of(ctx).store.create_thread(new)
+    thread = await hub_of(ctx).store.create_thread(new)
+    await ctx.notify_resource_updated(ACTIVE_THREADS_URI)
+    return thread
 
 
 async def list_threads(
@@ -101,7 +105,9 @@ async def read_messages(
 
 async def archive_thread(thread_id: Annotated[str, Field(description="Thread to archive")], ctx: Context) -> Thread:
     """Archive a finished project or task thread; its messages stay searchable."""
-    return await hub_of(ctx).store.archive_thread(thread_id)
+    thread = await hub_of(ctx).store.archive_thread(thread_id)
+    await ctx.notify_resource_updated(ACTIVE_THREADS_URI)
+    return thread
 
 
 async def update_thread_context(

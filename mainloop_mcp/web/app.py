@@ -1,4 +1,4 @@
-"""The Starlette app behind `mainloop serve`: MCP Streamable HTTP at /mcp, /healthz, auth."""
+"""The Starlette app behind `mainloop serve`: MCP Streamable HTTP at /mcp, the phone page, /healthz, auth."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from mcp.server import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
@@ -18,6 +19,8 @@ from mainloop_mcp.config import Settings, is_loopback
 from mainloop_mcp.hub import Hub
 from mainloop_mcp.server import create_server
 from mainloop_mcp.web.auth import BearerAuth
+from mainloop_mcp.web.cf_access import CloudflareAccess
+from mainloop_mcp.web.page import page_routes
 
 LOOPBACK_HOSTS = ["127.0.0.1:*", "localhost:*", "[::1]:*"]
 LOOPBACK_ORIGINS = ["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"]
@@ -39,14 +42,20 @@ def transport_security(settings: Settings) -> TransportSecuritySettings:
     )
 
 
+def check_binding(settings: Settings) -> None:
+    """Refuse, before anything starts, to serve a non-loopback address that nothing guards."""
+    if settings.token_required and settings.token is None and not settings.cf_access_enabled:
+        raise InsecureBinding(
+            f"refusing to serve on {settings.host}, which is not a loopback address, without a bearer token: "
+            "set MAINLOOP_TOKEN or Cloudflare Access (MAINLOOP_CF_ACCESS_TEAM_DOMAIN + MAINLOOP_CF_ACCESS_AUD), "
+            "or bind to 127.0.0.1"
+        )
+
+
 def create_app(hub: Hub, mcp: MCPServer[Hub] | None = None) -> Starlette:
     """The app for `hub`; `mcp` defaults to create_server(hub) (tests pass one with extra fixtures)."""
     settings = hub.settings
-    if settings.token_required and settings.token is None:
-        raise InsecureBinding(
-            f"refusing to serve on {settings.host}, which is not a loopback address, without a bearer token: "
-            "set MAINLOOP_TOKEN (or bind to 127.0.0.1)"
-        )
+    check_binding(settings)
     mcp = mcp or create_server(hub)
     mcp_app = mcp.streamable_http_app(streamable_http_path="/mcp", transport_security=transport_security(settings))
 
@@ -59,11 +68,16 @@ def create_app(hub: Hub, mcp: MCPServer[Hub] | None = None) -> Starlette:
         async with mcp.session_manager.run():
             yield
 
-    middleware = []
-    if settings.token is not None:
-        middleware.append(Middleware(BearerAuth, token=settings.token.get_secret_value()))
+    # Compresses the page's assets and large JSON answers; GZipMiddleware leaves SSE streams alone.
+    middleware = [Middleware(GZipMiddleware, minimum_size=1024)]
+    access = None
+    if settings.cf_access_team_domain is not None and settings.cf_access_aud:
+        access = CloudflareAccess(settings.cf_access_team_domain, settings.cf_access_aud)
+    if settings.token is not None or access is not None:
+        token = settings.token.get_secret_value() if settings.token is not None else None
+        middleware.append(Middleware(BearerAuth, token=token, access=access))
     return Starlette(
-        routes=[Route("/healthz", healthz), Mount("/", app=mcp_app)],
+        routes=[Route("/healthz", healthz), *page_routes(), Mount("/", app=mcp_app)],
         middleware=middleware,
         lifespan=lifespan,
     )

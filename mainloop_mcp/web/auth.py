@@ -1,7 +1,9 @@
-"""Bearer-token auth for the HTTP endpoint, as plain ASGI middleware.
+"""Auth for the HTTP endpoint, as plain ASGI middleware: a bearer token and/or Cloudflare Access.
 
-Only the Authorization header counts: a token in the query string is refused, so tokens never
-land in access logs or browser history. The token itself is never logged.
+Only the Authorization header counts for the token: a token in the query string is refused, so
+tokens never land in access logs or browser history. The token itself is never logged. The phone
+page and its assets hold no data, so they load without credentials; the page then asks for the
+token and sends it on every MCP request.
 """
 
 from __future__ import annotations
@@ -12,30 +14,64 @@ import logging
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-OPEN_PATHS = frozenset({"/healthz"})
+from mainloop_mcp.web.cf_access import ASSERTION_HEADER, AccessDenied, CloudflareAccess
+
+OPEN_PATHS = frozenset({"/healthz", "/", "/manifest.webmanifest"})
+OPEN_PREFIXES = ("/static/",)
 
 
 class BearerAuth:
-    def __init__(self, app: ASGIApp, token: str, open_paths: frozenset[str] = OPEN_PATHS) -> None:
+    """Lets a request through with the right bearer token or a valid Cloudflare Access assertion."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        token: str | None = None,
+        access: CloudflareAccess | None = None,
+        open_paths: frozenset[str] = OPEN_PATHS,
+        open_prefixes: tuple[str, ...] = OPEN_PREFIXES,
+    ) -> None:
         self._app = app
-        self._expected = f"Bearer {token}".encode()
+        self._expected = f"Bearer {token}".encode() if token is not None else None
+        self._access = access
         self._open_paths = open_paths
+        self._open_prefixes = open_prefixes
+
+    def _is_open(self, path: str) -> bool:
+        return path in self._open_paths or path.startswith(self._open_prefixes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in self._open_paths:
+        if scope["type"] != "http" or self._is_open(scope["path"]):
             await self._app(scope, receive, send)
             return
-        given = dict(scope["headers"]).get(b"authorization", b"")
-        if not hmac.compare_digest(given, self._expected):
-            reason = "missing bearer token" if not given else "wrong bearer token"
-            response = JSONResponse(
-                {"error": "unauthorized", "message": f"{reason}: send 'Authorization: Bearer <token>'"},
-                status_code=401,
-                headers={"WWW-Authenticate": 'Bearer realm="mainloop"'},
-            )
-            await response(scope, receive, send)
+        headers = dict(scope["headers"])
+        given = headers.get(b"authorization", b"")
+        if self._expected is not None and hmac.compare_digest(given, self._expected):
+            await self._app(scope, receive, send)
             return
-        await self._app(scope, receive, send)
+        assertion = headers.get(ASSERTION_HEADER)
+        if self._access is not None and assertion is not None:
+            try:
+                await self._access.verify(assertion.decode("latin-1"))
+            except AccessDenied as exc:
+                await _unauthorized(f"Cloudflare Access assertion rejected: {exc}")(scope, receive, send)
+                return
+            await self._app(scope, receive, send)
+            return
+        if self._expected is None:
+            reason = "missing Cloudflare Access assertion: reach the hub through its Access application"
+        else:
+            reason = "missing bearer token" if not given else "wrong bearer token"
+            reason += ": send 'Authorization: Bearer <token>'"
+        await _unauthorized(reason)(scope, receive, send)
+
+
+def _unauthorized(message: str) -> JSONResponse:
+    return JSONResponse(
+        {"error": "unauthorized", "message": message},
+        status_code=401,
+        headers={"WWW-Authenticate": 'Bearer realm="mainloop"'},
+    )
 
 
 class RedactQueryStrings(logging.Filter):

@@ -1,0 +1,151 @@
+"""BigQuery store against the local emulator: latency per operation and BigQuery jobs per operation.
+
+    .venv/bin/python bench/bigquery_bench.py [--messages 2000]
+
+What this measures: the store's code path end to end (client library, HTTP to 127.0.0.1, the
+emulator's SQL translation and DuckDB) and how many BigQuery jobs each operation starts. What it
+does not: real BigQuery latency (job scheduling alone is ~0.3-1 s per statement there, DML more)
+or cost (the emulator bills nothing and does not prune partitions or clustered blocks). The job
+counts are the transferable figure: on real BigQuery, latency is roughly jobs x per-job latency.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the emulator launcher lives in tests/
+
+from mainloop_mcp.model import NewMessage, NewThread, ThreadFilter, ThreadType
+from mainloop_mcp.store import open_store
+from mainloop_mcp.store.bigquery import BigQueryStore
+from mainloop_mcp.store.transfer import copy_store, side_of, tally
+from tests.bq_emulator import Emulator
+
+
+class JobCounter:
+    """Counts the BigQuery calls a store makes (wraps the store's client, not the library)."""
+
+    def __init__(self, store: BigQueryStore) -> None:
+        self.jobs = 0
+        original = store.bq.call
+
+        async def counted(fn: Callable[[Any], Any]) -> Any:
+            self.jobs += 1
+            return await original(fn)
+
+        store.bq.call = counted  # type: ignore[method-assign]
+
+
+async def timed(label: str, counter: JobCounter, repeat: int, fn: Callable[[int], Awaitable[object]]) -> None:
+    samples, jobs_before = [], counter.jobs
+    for i in range(repeat):
+        start = time.perf_counter()
+        await fn(i)
+        samples.append((time.perf_counter() - start) * 1000)
+    samples.sort()
+    p95 = samples[min(len(samples) - 1, int(len(samples) * 0.95))]
+    jobs = (counter.jobs - jobs_before) / repeat
+    print(f"{label:<38} p50 {statistics.median(samples):7.1f} ms  p95 {p95:7.1f} ms  jobs/op {jobs:4.1f}  n={repeat}")
+
+
+async def main(messages: int) -> None:
+    emulator = Emulator.shared()
+    try:
+        start = time.perf_counter()
+        store = await open_store(emulator.url())
+        assert isinstance(store, BigQueryStore)
+        print(f"open (dataset + 4 tables + main thread)  {(time.perf_counter() - start) * 1000:7.1f} ms")
+        counter = JobCounter(store)
+        project = (await store.create_thread(NewThread(thread_type=ThreadType.PROJECT, title="bench"))).id
+        await timed(
+            "create_thread",
+            counter,
+            10,
+            lambda i: store.create_thread(NewThread(thread_type=ThreadType.TASK, title=f"t{i}", parent_id=project)),
+        )
+        await timed(
+            "post_message",
+            counter,
+            30,
+            lambda i: store.post_message(NewMessage(thread_id=project, content=f"message {i} about kubernetes")),
+        )
+        await timed(
+            "post_message replay (same key)",
+            counter,
+            10,
+            lambda i: store.post_message(NewMessage(thread_id=project, content="once", idempotency_key="same")),
+        )
+        base = datetime.now(UTC) - timedelta(days=365)
+        batch_size = 500
+        start = time.perf_counter()
+        for b in range(messages // batch_size):
+            await store.append_messages(
+                [
+                    NewMessage(
+                        thread_id=project,
+                        content=f"history {b}-{i} lorem ipsum kubernetes",
+                        created_at=base + timedelta(minutes=b * batch_size + i),
+                    )
+                    for i in range(batch_size)
+                ]
+            )
+        elapsed = time.perf_counter() - start
+        print(f"append_messages x{batch_size} batches         {messages / elapsed:7.0f} msg/s  ({messages} messages)")
+        await timed("read_messages newest 50", counter, 20, lambda i: store.read_messages(project, limit=50))
+        await timed(
+            "read_messages last 24 h",
+            counter,
+            20,
+            lambda i: store.read_messages(project, since=datetime.now(UTC) - timedelta(days=1)),
+        )
+        await timed("list_threads", counter, 20, lambda i: store.list_threads(ThreadFilter()))
+        await timed(
+            "search (REGEXP path), 2 terms",
+            counter,
+            10,
+            lambda i: store.search_messages(["kubernetes", "lorem"], limit=20),
+        )
+        await store.close()
+        await bench_migrate(emulator, messages)
+    finally:
+        Emulator.stop_shared()
+
+
+async def bench_migrate(emulator: Emulator, messages: int) -> None:
+    """sqlite -> bigquery with `copy_store` (what `mainloop migrate` runs), then the checksum pass."""
+    with tempfile.TemporaryDirectory() as tmp:
+        source = await open_store(f"sqlite:///{tmp}/bench.db")
+        project = (await source.create_thread(NewThread(thread_type=ThreadType.PROJECT, title="p"))).id
+        base = datetime.now(UTC) - timedelta(days=365)
+        await source.append_messages(
+            [
+                NewMessage(thread_id=project, content=f"m{i}", created_at=base + timedelta(hours=i))
+                for i in range(messages)
+            ]
+        )
+        target = await open_store(emulator.url())
+        start = time.perf_counter()
+        await copy_store(source, target)
+        copied = time.perf_counter() - start
+        start = time.perf_counter()
+        same = (await tally(side_of(source))).same_as(await tally(side_of(target)))
+        verified = time.perf_counter() - start
+        print(f"{'migrate sqlite->bigquery':<39} {messages / copied:7.0f} msg/s  verify {verified:.2f} s  same={same}")
+        await source.close()
+        await target.close()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=2000)
+    anyio.run(main, parser.parse_args().messages)

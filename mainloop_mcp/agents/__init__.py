@@ -1,0 +1,1 @@
+"""Sub-agents: the MCP client to the agent backend, local and Kubernetes runners, and the run service."""

@@ -1,0 +1,49 @@
+"""Which hub process owns a run, and whether that process is gone (so its runs can be marked interrupted).
+
+Several hubs may share one store file (`mainloop serve` plus a `mainloop stdio` started by a desktop
+client); a hub that starts must not take over runs another live hub is still running.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from functools import cache
+from pathlib import Path
+
+
+def _start_ticks(pid: int) -> str | None:
+    """The process start time in clock ticks since boot (Linux), which tells a reused pid apart."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+@cache
+def this_process() -> str:
+    """host/pid/start-ticks of this process."""
+    pid = os.getpid()
+    return f"{socket.gethostname()}/{pid}/{_start_ticks(pid) or '?'}"
+
+
+def owner_gone(owner: str) -> bool:
+    """True when the owning process no longer runs. Owners on another host count as gone: a store
+    file is used from one host (the Kubernetes Deployment runs one replica)."""
+    host, _, rest = owner.partition("/")
+    pid_text, _, ticks = rest.partition("/")
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return True
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return False  # another hub in this same process is alive; a closed one finished its runs
+    current = _start_ticks(pid)
+    if current is None:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+        return ticks != "?"
+    return current != ticks

@@ -1,0 +1,378 @@
+"""The production store: threads and messages in BigQuery, same contract as SQLite.
+
+Messages are partitioned by DATE(created_at) and clustered by thread_id, so reading one
+thread's recent messages scans only that thread's blocks in the recent partitions. Each write
+is one DML statement (atomic in BigQuery); appends are MERGEs on the idempotency key, so a
+replayed post never doubles. The one exception to "one statement per write": a new message
+also bumps its thread's updated_at in a second UPDATE (BigQuery DML touches one table per
+statement); if the process dies between the two, updated_at lags until the next message.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from datetime import datetime
+from typing import Any
+
+from mainloop_mcp.errors import InvalidInput, NotFound
+from mainloop_mcp.model import (
+    Clock,
+    Message,
+    MessagePage,
+    NewMessage,
+    NewThread,
+    Order,
+    Thread,
+    ThreadFilter,
+    ThreadPage,
+    ThreadStatus,
+    ThreadType,
+    check_thread_context,
+    new_id,
+    utc_now,
+)
+from mainloop_mcp.store.base import (
+    check_limit,
+    check_time_range,
+    decode_cursor,
+    encode_cursor,
+    resolve_parent,
+    same_message,
+)
+from mainloop_mcp.store.bigquery_client import BigQueryClient, array, scalar, struct_array
+from mainloop_mcp.store.bigquery_rows import (
+    MESSAGE_COLUMNS,
+    THREAD_COLUMNS,
+    from_micros,
+    message_from_row,
+    thread_from_row,
+    to_micros,
+)
+from mainloop_mcp.store.bigquery_schema import BigQueryTarget
+from mainloop_mcp.store.bigquery_search import search_index_ddl, search_messages
+
+
+class _Sequencer:
+    """Post order for messages with equal timestamps: a per-process, strictly rising microsecond count."""
+
+    def __init__(self) -> None:
+        self._last = 0
+        self._lock = threading.Lock()
+
+    def next(self) -> int:
+        with self._lock:
+            self._last = max(self._last + 1, time.time_ns() // 1000)
+            return self._last
+
+
+class BigQueryStore:
+    """Store on one BigQuery dataset. Open with `await BigQueryStore.open("bigquery://project/dataset")`."""
+
+    def __init__(self, bq: BigQueryClient, clock: Clock) -> None:
+        self.bq = bq
+        self._clock = clock
+        self._seq = _Sequencer()
+        self._threads = bq.target.table("threads")
+        self._messages = bq.target.table("messages")
+
+    @classmethod
+    async def open(cls, url: str, clock: Clock = utc_now) -> BigQueryStore:
+        store = cls(await BigQueryClient.connect(BigQueryTarget.parse(url)), clock)
+        try:
+            if store.bq.target.search == "function":
+                await store.bq.dml(search_index_ddl(store.bq.target))
+            await store._ensure_main()
+        except BaseException:
+            await store.close()
+            raise
+        return store
+
+    def _now(self) -> int:
+        return to_micros(self._clock())
+
+    # threads -------------------------------------------------------------------------------
+
+    async def _ensure_main(self) -> Thread:
+        """Insert the main thread unless one exists; one MERGE, so concurrent starts make one."""
+        now = self._now()
+        await self.bq.dml(
+            f"MERGE {self._threads} T USING (SELECT @id AS id) S ON T.thread_type = 'main'"
+            " WHEN NOT MATCHED THEN INSERT (id, parent_id, thread_type, title, thread_context, status,"
+            " created_at, updated_at) VALUES (S.id, NULL, 'main', 'Main', '', 'active',"
+            " TIMESTAMP_MICROS(@now), TIMESTAMP_MICROS(@now))",
+            [scalar("id", "STRING", new_id("thr")), scalar("now", "INT64", now)],
+        )
+        return await self.main_thread()
+
+    async def main_thread(self) -> Thread:
+        rows = await self.bq.rows(
+            f"SELECT {THREAD_COLUMNS} FROM {self._threads} WHERE thread_type = 'main' ORDER BY created_at, id LIMIT 1"
+        )
+        if not rows:
+            return await self._ensure_main()
+        return thread_from_row(rows[0])
+
+    async def get_thread(self, thread_id: str) -> Thread:
+        rows = await self.bq.rows(
+            f"SELECT {THREAD_COLUMNS} FROM {self._threads} WHERE id = @id", [scalar("id", "STRING", thread_id)]
+        )
+        if not rows:
+            raise NotFound(f"no thread with id {thread_id!r}; list_threads shows the ids that exist")
+        return thread_from_row(rows[0])
+
+    async def create_thread(self, new: NewThread) -> Thread:
+        rows = await self.bq.rows(
+            f"SELECT {THREAD_COLUMNS} FROM {self._threads} WHERE thread_type = 'main' OR id = @parent"
+            " ORDER BY created_at, id",
+            [scalar("parent", "STRING", new.parent_id)],
+        )
+        found = [thread_from_row(r) for r in rows]
+        main = next(t for t in found if t.thread_type is ThreadType.MAIN)
+        parent = next((t for t in found if t.id == new.parent_id), None)
+        if new.parent_id is not None and parent is None:
+            raise NotFound(f"no thread with id {new.parent_id!r}; list_threads shows the ids that exist")
+        parent_id = resolve_parent(new, parent, main)
+        now = self._clock()
+        thread = Thread(
+            id=new_id("thr"),
+            parent_id=parent_id,
+            thread_type=new.thread_type,
+            title=new.title,
+            thread_context=new.thread_context,
+            status=ThreadStatus.ACTIVE,
+            created_at=from_micros(to_micros(now)),
+            updated_at=from_micros(to_micros(now)),
+        )
+        await self.bq.dml(
+            f"INSERT INTO {self._threads} (id, parent_id, thread_type, title, thread_context, status, created_at,"
+            " updated_at) VALUES (@id, @parent, @type, @title, @context, 'active', TIMESTAMP_MICROS(@now),"
+            " TIMESTAMP_MICROS(@now))",
+            [
+                scalar("id", "STRING", thread.id),
+                scalar("parent", "STRING", parent_id),
+                scalar("type", "STRING", new.thread_type.value),
+                scalar("title", "STRING", new.title),
+                scalar("context", "STRING", new.thread_context),
+                scalar("now", "INT64", to_micros(now)),
+            ],
+        )
+        return thread
+
+    async def list_threads(self, where: ThreadFilter, limit: int = 50, cursor: str | None = None) -> ThreadPage:
+        check_limit(limit)
+        clauses: list[str] = []
+        params: list[Any] = [scalar("limit", "INT64", limit + 1)]
+        for column, value in (
+            ("thread_type", where.thread_type),
+            ("status", where.status),
+            ("parent_id", where.parent_id),
+        ):
+            if value is not None:
+                clauses.append(f"{column} = @{column}")
+                params.append(scalar(column, "STRING", str(value)))
+        if cursor is not None:
+            created, last_id = decode_cursor("threads", cursor, shape=(int, str))
+            clauses.append(
+                "(created_at < TIMESTAMP_MICROS(@c_created)"
+                " OR (created_at = TIMESTAMP_MICROS(@c_created) AND id < @c_id))"
+            )
+            params += [scalar("c_created", "INT64", int(created)), scalar("c_id", "STRING", str(last_id))]
+        sql = f"SELECT {THREAD_COLUMNS} FROM {self._threads}"
+        if clauses:
+            sql += " WHERE " + " AND ".join(clauses)
+        rows = await self.bq.rows(sql + " ORDER BY created_at DESC, id DESC LIMIT @limit", params)
+        more = len(rows) > limit
+        rows = rows[:limit]
+        next_cursor = encode_cursor("threads", [rows[-1]["created_us"], rows[-1]["id"]]) if more else None
+        return ThreadPage(threads=[thread_from_row(r) for r in rows], next_cursor=next_cursor)
+
+    async def update_thread_context(self, thread_id: str, thread_context: str) -> Thread:
+        try:
+            check_thread_context(thread_context)
+        except ValueError as exc:  # the model's rule, raised as the domain error the edge turns into a tool error
+            raise InvalidInput(str(exc)) from exc
+        changed = await self.bq.dml(
+            f"UPDATE {self._threads} SET thread_context = @context, updated_at = TIMESTAMP_MICROS(@now) WHERE id = @id",
+            [
+                scalar("context", "STRING", thread_context),
+                scalar("now", "INT64", self._now()),
+                scalar("id", "STRING", thread_id),
+            ],
+        )
+        if not changed:
+            raise NotFound(f"no thread with id {thread_id!r}; list_threads shows the ids that exist")
+        return await self.get_thread(thread_id)
+
+    async def archive_thread(self, thread_id: str) -> Thread:
+        changed = await self.bq.dml(
+            f"UPDATE {self._threads} SET status = 'archived', updated_at = TIMESTAMP_MICROS(@now)"
+            " WHERE id = @id AND thread_type != 'main'",
+            [scalar("now", "INT64", self._now()), scalar("id", "STRING", thread_id)],
+        )
+        thread = await self.get_thread(thread_id)
+        if not changed and thread.thread_type is ThreadType.MAIN:
+            raise InvalidInput("the main thread can't be archived; it is the one continuous thread")
+        return thread
+
+    # messages ------------------------------------------------------------------------------
+
+    def _fill(self, new: NewMessage) -> Message:
+        created = from_micros(to_micros(new.created_at or self._clock()))
+        return Message(
+            id=new_id("msg"),
+            thread_id=new.thread_id,
+            role=new.role,
+            content=new.content,
+            created_at=created,
+            idempotency_key=new.idempotency_key,
+            metadata=new.metadata,
+        )
+
+    def message_row(self, m: Message) -> dict[str, tuple[str, Any]]:
+        return {
+            "id": ("STRING", m.id),
+            "thread_id": ("STRING", m.thread_id),
+            "seq": ("INT64", self._seq.next()),
+            "role": ("STRING", m.role.value),
+            "content": ("STRING", m.content),
+            "created_us": ("INT64", to_micros(m.created_at)),
+            "idempotency_key": ("STRING", m.idempotency_key),
+            "metadata": ("STRING", json.dumps(m.metadata)),
+        }
+
+    def merge_messages_sql(self, source: str, key: str = "idempotency_key") -> str:
+        """Insert the source rows whose `key` is new (a NULL key never matches, so it always inserts)."""
+        return (
+            f"MERGE {self._messages} T USING ({source}) S ON T.{key} = S.{key}"
+            " WHEN NOT MATCHED THEN INSERT (id, thread_id, seq, role, content, created_at, idempotency_key, metadata)"
+            " VALUES (S.id, S.thread_id, S.seq, S.role, S.content, TIMESTAMP_MICROS(S.created_us),"
+            " S.idempotency_key, PARSE_JSON(S.metadata))"
+        )
+
+    async def _touch_threads(self, latest: dict[str, int]) -> None:
+        await self.bq.dml(
+            f"UPDATE {self._threads} T SET updated_at = GREATEST(T.updated_at, TIMESTAMP_MICROS(L.us))"
+            " FROM UNNEST(@latest) L WHERE T.id = L.id",
+            [struct_array("latest", [{"id": ("STRING", k), "us": ("INT64", v)} for k, v in latest.items()])],
+        )
+
+    async def post_message(self, new: NewMessage) -> Message:
+        message = self._fill(new)
+        row = self.message_row(message)
+        source = ", ".join(f"@{name} AS {name}" for name in row)
+        inserted = await self.bq.dml(
+            self.merge_messages_sql(f"SELECT {source} FROM {self._threads} WHERE id = @thread_id"),
+            [scalar(name, kind, value) for name, (kind, value) in row.items()],
+        )
+        if inserted:
+            await self._touch_threads({message.thread_id: to_micros(message.created_at)})
+            return message
+        await self.get_thread(new.thread_id)  # NotFound, else the key was seen before
+        rows = await self.bq.rows(
+            f"SELECT {MESSAGE_COLUMNS} FROM {self._messages} WHERE idempotency_key = @key",
+            [scalar("key", "STRING", new.idempotency_key)],
+        )
+        return same_message(message_from_row(rows[0]), new)
+
+    async def append_messages(self, batch: list[NewMessage]) -> int:
+        if not batch:
+            return 0
+        thread_ids = sorted({m.thread_id for m in batch})
+        found = await self.bq.rows(
+            f"SELECT id FROM {self._threads} WHERE id IN UNNEST(@ids)", [array("ids", "STRING", thread_ids)]
+        )
+        missing = sorted(set(thread_ids) - {r["id"] for r in found})
+        if missing:
+            raise NotFound(f"no thread with id {missing[0]!r}; list_threads shows the ids that exist")
+        keys = sorted({m.idempotency_key for m in batch if m.idempotency_key is not None})
+        seen: dict[str, Message] = {}
+        if keys:
+            for row in await self.bq.rows(
+                f"SELECT {MESSAGE_COLUMNS} FROM {self._messages} WHERE idempotency_key IN UNNEST(@keys)",
+                [array("keys", "STRING", keys)],
+            ):
+                seen[row["idempotency_key"]] = message_from_row(row)
+        fresh: list[Message] = []
+        for new in batch:
+            if new.idempotency_key is not None and new.idempotency_key in seen:
+                same_message(seen[new.idempotency_key], new)
+                continue
+            message = self._fill(new)
+            if new.idempotency_key is not None:
+                seen[new.idempotency_key] = message
+            fresh.append(message)
+        if not fresh:
+            return 0
+        rows = [self.message_row(m) for m in fresh]
+        columns = ", ".join(f"r.{name}" for name in rows[0])
+        inserted = await self.bq.dml(
+            self.merge_messages_sql(f"SELECT {columns} FROM UNNEST(@rows) r"), [struct_array("rows", rows)]
+        )
+        latest: dict[str, int] = {}
+        for m in fresh:
+            latest[m.thread_id] = max(latest.get(m.thread_id, 0), to_micros(m.created_at))
+        await self._touch_threads(latest)
+        return inserted
+
+    async def read_messages(
+        self,
+        thread_id: str,
+        limit: int = 50,
+        cursor: str | None = None,
+        order: Order = Order.NEWEST,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> MessagePage:
+        check_limit(limit)
+        check_time_range(since, until)
+        clauses = ["thread_id = @thread_id"]
+        params: list[Any] = [scalar("thread_id", "STRING", thread_id), scalar("limit", "INT64", limit + 1)]
+        if since is not None:
+            clauses.append("created_at >= TIMESTAMP_MICROS(@since)")
+            params.append(scalar("since", "INT64", to_micros(since)))
+        if until is not None:
+            clauses.append("created_at < TIMESTAMP_MICROS(@until)")
+            params.append(scalar("until", "INT64", to_micros(until)))
+        newest = order is Order.NEWEST
+        if cursor is not None:
+            created, seq = decode_cursor(f"messages:{order.value}", cursor, shape=(int, int))
+            op = "<" if newest else ">"
+            clauses.append(
+                f"(created_at {op} TIMESTAMP_MICROS(@c_created)"
+                f" OR (created_at = TIMESTAMP_MICROS(@c_created) AND seq {op} @c_seq))"
+            )
+            params += [scalar("c_created", "INT64", int(created)), scalar("c_seq", "INT64", int(seq))]
+        direction = "DESC" if newest else "ASC"
+        rows = await self.bq.rows(
+            f"SELECT {MESSAGE_COLUMNS} FROM {self._messages} WHERE {' AND '.join(clauses)}"
+            f" ORDER BY created_at {direction}, seq {direction} LIMIT @limit",
+            params,
+        )
+        if not rows:
+            await self.get_thread(thread_id)  # an empty page of an unknown thread is NotFound
+        more = len(rows) > limit
+        rows = rows[:limit]
+        next_cursor = (
+            encode_cursor(f"messages:{order.value}", [rows[-1]["created_us"], rows[-1]["seq"]]) if more else None
+        )
+        return MessagePage(messages=[message_from_row(r) for r in rows], next_cursor=next_cursor)
+
+    async def search_messages(
+        self,
+        terms: list[str],
+        *,
+        match_any: bool = False,
+        thread_ids: list[str] | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 20,
+    ) -> list[tuple[Message, float]]:
+        """Full-text search (SEARCH() or the REGEXP fallback, per the URL's search= option)."""
+        return await search_messages(
+            self.bq, terms, match_any=match_any, thread_ids=thread_ids, since=since, until=until, limit=limit
+        )
+
+    async def close(self) -> None:
+        await self.bq.close()

@@ -1,0 +1,157 @@
+"""BigQuery connection settings (from the store URL) and the table layout.
+
+Kept apart from the store so the migrate command and the benchmark can read the same facts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qsl, urlsplit
+
+from mainloop_mcp.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from google.cloud import bigquery
+
+URL_OPTIONS = {
+    "location": "dataset location, e.g. US or EU (checked against an existing dataset; used to create a new one)",
+    "endpoint": "API endpoint of a local emulator, e.g. http://127.0.0.1:9050 (anonymous credentials)",
+    "timeout": "seconds each BigQuery call may take, retries included (default 60)",
+    "search": "function (default: SEARCH() and a search index) or like (REGEXP_CONTAINS; runs on the emulator)",
+}
+SEARCH_MODES = ("function", "like")
+DEFAULT_LOCATION = "US"
+DEFAULT_TIMEOUT = 60.0
+
+
+@dataclass(frozen=True)
+class BigQueryTarget:
+    """Where the store lives: parsed from `bigquery://PROJECT/DATASET?location=..&endpoint=..&timeout=..`."""
+
+    project: str
+    dataset: str
+    location: str | None = None
+    endpoint: str | None = None
+    timeout: float = DEFAULT_TIMEOUT
+    search: str = "function"
+
+    def table(self, name: str) -> str:
+        return f"`{self.project}.{self.dataset}.{name}`"
+
+    @classmethod
+    def parse(cls, url: str) -> BigQueryTarget:
+        parts = urlsplit(url)
+        project, dataset = parts.netloc, parts.path.strip("/")
+        if parts.scheme != "bigquery" or not project or not dataset or "/" in dataset:
+            raise InvalidInput(
+                f"store URL {url!r} must look like bigquery://PROJECT/DATASET (for example "
+                "bigquery://my-project/mainloop); the dataset part is required"
+            )
+        if not dataset.replace("_", "a").isalnum():
+            raise InvalidInput(f"dataset name {dataset!r} may contain only letters, digits and underscores")
+        options = dict(parse_qsl(parts.query, keep_blank_values=True))
+        unknown = sorted(set(options) - set(URL_OPTIONS))
+        if unknown:
+            known = "; ".join(f"{k}: {v}" for k, v in URL_OPTIONS.items())
+            raise InvalidInput(
+                f"unknown option(s) {', '.join(unknown)} in store URL {url!r}; known options are {known}"
+            )
+        try:
+            timeout = float(options.get("timeout", DEFAULT_TIMEOUT))
+        except ValueError:
+            raise InvalidInput(f"timeout={options['timeout']!r} in the store URL must be a number of seconds") from None
+        if timeout <= 0:
+            raise InvalidInput(f"timeout={options['timeout']!r} in the store URL must be positive")
+        search = options.get("search", "function")
+        if search not in SEARCH_MODES:
+            raise InvalidInput(f"search={search!r} in the store URL must be one of {', '.join(SEARCH_MODES)}")
+        return cls(
+            search=search,
+            project=project,
+            dataset=dataset,
+            location=options.get("location") or None,
+            endpoint=options.get("endpoint") or None,
+            timeout=timeout,
+        )
+
+
+def table_specs() -> dict[str, tuple[list[bigquery.SchemaField], str | None, list[str]]]:
+    """name -> (schema, day-partition column, clustering columns).
+
+    `summaries` and `agent_runs` mirror the SQLite tables the memory and agents modules keep;
+    they are created here so a BigQuery deployment has them, and will be filled when those
+    modules get BigQuery implementations.
+    """
+    from google.cloud.bigquery import SchemaField as F
+
+    def req(name: str, kind: str) -> F:
+        return F(name, kind, mode="REQUIRED")
+
+    return {
+        "threads": (
+            [
+                req("id", "STRING"),
+                F("parent_id", "STRING"),
+                req("thread_type", "STRING"),
+                req("title", "STRING"),
+                req("thread_context", "STRING"),
+                req("status", "STRING"),
+                req("created_at", "TIMESTAMP"),
+                req("updated_at", "TIMESTAMP"),
+            ],
+            None,
+            ["thread_type", "id"],
+        ),
+        "messages": (
+            [
+                req("id", "STRING"),
+                req("thread_id", "STRING"),
+                req("seq", "INT64"),
+                req("role", "STRING"),
+                req("content", "STRING"),
+                req("created_at", "TIMESTAMP"),
+                F("idempotency_key", "STRING"),
+                F("metadata", "JSON"),
+            ],
+            "created_at",
+            ["thread_id"],
+        ),
+        "summaries": (
+            [
+                req("id", "STRING"),
+                req("thread_id", "STRING"),
+                req("granularity", "STRING"),
+                req("period_start", "TIMESTAMP"),
+                req("period_end", "TIMESTAMP"),
+                req("content", "STRING"),
+                req("source_message_count", "INT64"),
+                req("token_count", "INT64"),
+                req("summariser", "STRING"),
+                req("created_at", "TIMESTAMP"),
+                req("stale", "BOOL"),
+            ],
+            "period_start",
+            ["thread_id", "granularity"],
+        ),
+        "agent_runs": (
+            [
+                req("id", "STRING"),
+                req("thread_id", "STRING"),
+                req("parent_thread_id", "STRING"),
+                req("title", "STRING"),
+                req("prompt", "STRING"),
+                req("work_folder", "STRING"),
+                req("runner", "STRING"),
+                req("status", "STRING"),
+                F("result", "STRING"),
+                F("error", "STRING"),
+                F("external_id", "STRING"),
+                req("created_at", "TIMESTAMP"),
+                F("started_at", "TIMESTAMP"),
+                F("finished_at", "TIMESTAMP"),
+            ],
+            None,
+            ["status", "parent_thread_id"],
+        ),
+    }

@@ -1,0 +1,243 @@
+"""Agent runs in the SQLite file: the `agent_runs` table and SqliteStore's AgentRunStore methods.
+
+A mixin so the thread store stays readable; it relies on SqliteStore's transaction and insert helpers.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from mainloop_mcp.errors import NotFound
+from mainloop_mcp.model import (
+    MAX_CONTENT_BYTES,
+    AgentRun,
+    AgentRunPage,
+    Message,
+    NewAgentRun,
+    NewMessage,
+    NewThread,
+    Role,
+    RunStatus,
+    Thread,
+    ThreadType,
+    new_id,
+)
+from mainloop_mcp.store.base import check_finish, check_limit, decode_cursor, encode_cursor, outcome_line
+
+T = TypeVar("T")
+
+# Appended to store.sqlite.MIGRATIONS; never edit once shipped.
+AGENT_RUNS_MIGRATION = """
+    CREATE TABLE agent_runs (
+        id TEXT PRIMARY KEY,
+        thread_id TEXT NOT NULL UNIQUE REFERENCES threads(id),
+        parent_thread_id TEXT NOT NULL REFERENCES threads(id),
+        title TEXT NOT NULL,
+        prompt TEXT NOT NULL,
+        work_folder TEXT NOT NULL,
+        runner TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN
+            ('queued', 'running', 'succeeded', 'failed', 'cancelled', 'timed_out', 'interrupted')),
+        result TEXT,
+        error TEXT,
+        external_id TEXT,
+        owner TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        started_at INTEGER,
+        finished_at INTEGER
+    );
+    CREATE INDEX agent_runs_created ON agent_runs(created_at, id);
+    CREATE INDEX agent_runs_unfinished ON agent_runs(status) WHERE status IN ('queued', 'running');
+    CREATE INDEX agent_runs_parent ON agent_runs(parent_thread_id, created_at);
+"""
+
+TRUNCATION_NOTE = "\n\n[... output truncated: it was {size:,} bytes; the message limit is 1 MiB]"
+
+
+def _dt(us: int | None) -> datetime | None:
+    return None if us is None else datetime.fromtimestamp(us / 1_000_000, UTC)
+
+
+def _run(row: sqlite3.Row) -> AgentRun:
+    return AgentRun(
+        id=row["id"],
+        thread_id=row["thread_id"],
+        parent_thread_id=row["parent_thread_id"],
+        title=row["title"],
+        prompt=row["prompt"],
+        work_folder=row["work_folder"],
+        runner=row["runner"],
+        status=RunStatus(row["status"]),
+        result=row["result"],
+        error=row["error"],
+        external_id=row["external_id"],
+        owner=row["owner"],
+        created_at=datetime.fromtimestamp(row["created_at"] / 1_000_000, UTC),
+        started_at=_dt(row["started_at"]),
+        finished_at=_dt(row["finished_at"]),
+    )
+
+
+def clip(text: str, limit: int = MAX_CONTENT_BYTES - 200) -> str:
+    """Fit text into one message: keep the head and say how much was cut."""
+    raw = text.encode("utf-8")
+    if len(raw) <= limit:
+        return text
+    return raw[:limit].decode("utf-8", errors="ignore") + TRUNCATION_NOTE.format(size=len(raw))
+
+
+def report(run: AgentRun) -> str:
+    """What a task thread gets when its run ends: the agent's answer, or what went wrong."""
+    if run.status is RunStatus.SUCCEEDED:
+        return clip(run.result or "(the agent returned no text)")
+    return clip(f"Agent run {run.status.value}: {run.error or 'no detail'}")
+
+
+class SqliteAgentRuns:
+    """AgentRunStore on SqliteStore's connection; every method is one transaction."""
+
+    if TYPE_CHECKING:
+        _conn: sqlite3.Connection
+
+        async def _run(self, fn: Callable[[], T]) -> T: ...
+        def _tx(self) -> AbstractContextManager[sqlite3.Connection]: ...
+        def _now(self) -> int: ...
+        def _get_thread(self, thread_id: str) -> Thread: ...
+        def _create_thread_in(self, c: sqlite3.Connection, new: NewThread) -> Thread: ...
+        def _insert(self, c: sqlite3.Connection, batch: list[NewMessage]) -> list[Message | str]: ...
+
+    def _get_run(self, run_id: str) -> AgentRun:
+        row = self._conn.execute("SELECT * FROM agent_runs WHERE id = ?", (run_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"no agent run with id {run_id!r}; list_agents shows the runs that exist")
+        return _run(row)
+
+    async def create_run(self, new: NewAgentRun) -> AgentRun:
+        def create() -> AgentRun:
+            with self._tx() as c:
+                thread = self._create_thread_in(
+                    c, NewThread(thread_type=ThreadType.TASK, title=new.title, parent_id=new.parent_thread_id)
+                )
+                run_id = new_id("run")
+                c.execute(
+                    "INSERT INTO agent_runs (id, thread_id, parent_thread_id, title, prompt, work_folder, runner,"
+                    " owner, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?)",
+                    (
+                        run_id,
+                        thread.id,
+                        new.parent_thread_id,
+                        new.title,
+                        new.prompt,
+                        new.work_folder,
+                        new.runner,
+                        new.owner,
+                        self._now(),
+                    ),
+                )
+                self._insert(
+                    c,
+                    [
+                        NewMessage(
+                            thread_id=thread.id,
+                            role=Role.USER,
+                            content=new.prompt,
+                            metadata={"agent_run": run_id, "work_folder": new.work_folder},
+                        )
+                    ],
+                )
+                return self._get_run(run_id)
+
+        return await self._run(create)
+
+    async def get_run(self, run_id: str) -> AgentRun:
+        return await self._run(lambda: self._get_run(run_id))
+
+    async def list_runs(
+        self,
+        status: RunStatus | None = None,
+        parent_thread_id: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> AgentRunPage:
+        check_limit(limit)
+        clauses: list[str] = []
+        params: list[Any] = []
+        if status is not None:
+            clauses.append("status = ?")
+            params.append(status.value)
+        if parent_thread_id is not None:
+            clauses.append("parent_thread_id = ?")
+            params.append(parent_thread_id)
+        if cursor is not None:
+            created, last_id = decode_cursor("runs", cursor, shape=(int, str))
+            clauses.append("(created_at, id) < (?, ?)")
+            params += [created, last_id]
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        sql = f"SELECT * FROM agent_runs{where} ORDER BY created_at DESC, id DESC LIMIT ?"
+
+        def query() -> AgentRunPage:
+            rows = self._conn.execute(sql, [*params, limit + 1]).fetchall()
+            more = len(rows) > limit
+            rows = rows[:limit]
+            next_cursor = encode_cursor("runs", [rows[-1]["created_at"], rows[-1]["id"]]) if more else None
+            return AgentRunPage(runs=[_run(r) for r in rows], next_cursor=next_cursor)
+
+        return await self._run(query)
+
+    async def start_run(self, run_id: str, external_id: str | None = None) -> AgentRun:
+        def start() -> AgentRun:
+            with self._tx() as c:
+                self._get_run(run_id)
+                c.execute(
+                    "UPDATE agent_runs SET status = 'running', started_at = coalesce(started_at, ?),"
+                    " external_id = coalesce(?, external_id) WHERE id = ? AND status IN ('queued', 'running')",
+                    (self._now(), external_id, run_id),
+                )
+                return self._get_run(run_id)
+
+        return await self._run(start)
+
+    def _finish_in(
+        self, c: sqlite3.Connection, run_id: str, status: RunStatus, result: str | None, error: str | None
+    ) -> AgentRun:
+        before = self._get_run(run_id)
+        if before.status.finished:
+            return before
+        c.execute(
+            "UPDATE agent_runs SET status = ?, result = ?, error = ?, finished_at = ? WHERE id = ?",
+            (status.value, result, error, self._now(), run_id),
+        )
+        run = self._get_run(run_id)
+        meta = {"agent_run": run.id, "status": run.status.value}
+        self._insert(
+            c,
+            [
+                NewMessage(thread_id=run.thread_id, role=Role.AGENT, content=report(run), metadata=meta),
+                NewMessage(thread_id=run.parent_thread_id, role=Role.SYSTEM, content=outcome_line(run), metadata=meta),
+            ],
+        )
+        return run
+
+    async def finish_run(
+        self, run_id: str, status: RunStatus, result: str | None = None, error: str | None = None
+    ) -> AgentRun:
+        check_finish(status)
+
+        def finish() -> AgentRun:
+            with self._tx() as c:
+                return self._finish_in(c, run_id, status, result, error)
+
+        return await self._run(finish)
+
+    async def interrupt_unfinished(self, reason: str, owner_gone: Callable[[str], bool]) -> list[AgentRun]:
+        def interrupt() -> list[AgentRun]:
+            with self._tx() as c:
+                rows = c.execute("SELECT id, owner FROM agent_runs WHERE status IN ('queued', 'running')").fetchall()
+                gone = [r["id"] for r in rows if owner_gone(r["owner"])]
+                return [self._finish_in(c, run_id, RunStatus.INTERRUPTED, None, reason) for run_id in gone]
+
+        return await self._run(interrupt)

@@ -1,0 +1,237 @@
+"""Copy every thread and message from one store to another, keeping ids and times, and prove it.
+
+Each backend gets a small adapter that reads rows in post order and writes them as they are
+(no new ids, no clock). A checksum over canonical rows that does not depend on row order is
+computed on both sides, so `mainloop migrate` can print matching figures or say what differs.
+Copying is resumable: rows whose id is already in the target are skipped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from mainloop_mcp.errors import Conflict
+from mainloop_mcp.model import Message, Thread, ThreadType
+from mainloop_mcp.store.base import Store
+from mainloop_mcp.store.sqlite import SqliteStore, from_micros, to_micros
+
+PAGE = 2000
+TYPE_ORDER = {ThreadType.MAIN: 0, ThreadType.PROJECT: 1, ThreadType.TASK: 2}
+
+
+class Side(Protocol):
+    """What `copy_store` needs from a backend."""
+
+    async def threads(self) -> list[Thread]: ...
+
+    def messages(self) -> AsyncIterator[list[Message]]:
+        """Every message in post order (created_at, then insertion order), a page at a time."""
+        ...
+
+    async def message_ids(self, ids: list[str]) -> set[str]: ...
+
+    async def put_threads(self, threads: list[Thread]) -> None: ...
+
+    async def put_messages(self, messages: list[Message]) -> None: ...
+
+    async def drop_empty_main(self, main_id: str) -> None:
+        """Remove this store's main thread if it has no messages and no children (a fresh store's)."""
+        ...
+
+
+@dataclass
+class Tally:
+    """Counts and order-independent sha256 sums of canonical rows."""
+
+    threads: int = 0
+    messages: int = 0
+    thread_sum: int = 0
+    message_sum: int = 0
+
+    def add_thread(self, t: Thread) -> None:
+        row = [t.id, t.parent_id, t.thread_type.value, t.title, t.thread_context, t.status.value]
+        self.threads += 1
+        self.thread_sum = (self.thread_sum + _digest([*row, to_micros(t.created_at), to_micros(t.updated_at)])) % 2**256
+
+    def add_message(self, m: Message) -> None:
+        row = [m.id, m.thread_id, m.role.value, m.content, to_micros(m.created_at), m.idempotency_key, m.metadata]
+        self.messages += 1
+        self.message_sum = (self.message_sum + _digest(row)) % 2**256
+
+    def line(self) -> str:
+        return (
+            f"{self.threads} threads (sha256 sum {self.thread_sum:064x}), "
+            f"{self.messages} messages (sha256 sum {self.message_sum:064x})"
+        )
+
+    def same_as(self, other: Tally) -> bool:
+        return (self.threads, self.messages, self.thread_sum, self.message_sum) == (
+            other.threads,
+            other.messages,
+            other.thread_sum,
+            other.message_sum,
+        )
+
+
+def _digest(row: list[Any]) -> int:
+    text = json.dumps(row, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return int.from_bytes(hashlib.sha256(text.encode()).digest(), "big")
+
+
+async def tally(side: Side) -> Tally:
+    result = Tally()
+    for t in await side.threads():
+        result.add_thread(t)
+    async for page in side.messages():
+        for m in page:
+            result.add_message(m)
+    return result
+
+
+def side_of(store: Store) -> Side:
+    if isinstance(store, SqliteStore):
+        return SqliteSide(store)
+    from mainloop_mcp.store.bigquery import BigQueryStore
+    from mainloop_mcp.store.bigquery_transfer import BigQuerySide
+
+    if isinstance(store, BigQueryStore):
+        return BigQuerySide(store)
+    raise TypeError(f"no transfer adapter for {type(store).__name__}")
+
+
+async def copy_store(source: Store, target: Store) -> tuple[int, int]:
+    """Copy what the target lacks; returns (threads copied, messages copied)."""
+    src, dst = side_of(source), side_of(target)
+    source_main, target_main = await source.main_thread(), await target.main_thread()
+    if source_main.id != target_main.id:
+        await dst.drop_empty_main(target_main.id)
+    have = {t.id for t in await dst.threads()}
+    threads = sorted(await src.threads(), key=lambda t: (TYPE_ORDER[t.thread_type], t.created_at, t.id))
+    new_threads = [t for t in threads if t.id not in have]
+    await dst.put_threads(new_threads)
+    copied = 0
+    async for page in src.messages():
+        present = await dst.message_ids([m.id for m in page])
+        fresh = [m for m in page if m.id not in present]
+        if fresh:
+            await dst.put_messages(fresh)
+            copied += len(fresh)
+    return len(new_threads), copied
+
+
+def _thread_row(row: sqlite3.Row) -> Thread:
+    return Thread(
+        id=row["id"],
+        parent_id=row["parent_id"],
+        thread_type=row["thread_type"],
+        title=row["title"],
+        thread_context=row["thread_context"],
+        status=row["status"],
+        created_at=from_micros(row["created_at"]),
+        updated_at=from_micros(row["updated_at"]),
+    )
+
+
+def _message_row(row: sqlite3.Row) -> Message:
+    return Message(
+        id=row["id"],
+        thread_id=row["thread_id"],
+        role=row["role"],
+        content=row["content"],
+        created_at=from_micros(row["created_at"]),
+        idempotency_key=row["idempotency_key"],
+        metadata=json.loads(row["metadata"]),
+    )
+
+
+class SqliteSide:
+    def __init__(self, store: SqliteStore) -> None:
+        self.store = store
+
+    async def threads(self) -> list[Thread]:
+        rows = await self.store.run(lambda c: c.execute("SELECT * FROM threads").fetchall())
+        return [_thread_row(r) for r in rows]
+
+    async def messages(self) -> AsyncIterator[list[Message]]:
+        after: tuple[int, int] = (-(2**62), -1)
+
+        def page(c: sqlite3.Connection) -> list[sqlite3.Row]:
+            return c.execute(
+                "SELECT * FROM messages WHERE (created_at, seq) > (?, ?) ORDER BY created_at, seq LIMIT ?",
+                (*after, PAGE),
+            ).fetchall()
+
+        while rows := await self.store.run(page):
+            after = (rows[-1]["created_at"], rows[-1]["seq"])
+            yield [_message_row(r) for r in rows]
+
+    async def message_ids(self, ids: list[str]) -> set[str]:
+        marks = ",".join("?" * len(ids))
+        rows = await self.store.run(
+            lambda c: c.execute(f"SELECT id FROM messages WHERE id IN ({marks})", ids).fetchall()
+        )
+        return {r["id"] for r in rows}
+
+    async def put_threads(self, threads: list[Thread]) -> None:
+        values = [
+            (
+                t.id,
+                t.parent_id,
+                t.thread_type.value,
+                t.title,
+                t.thread_context,
+                t.status.value,
+                to_micros(t.created_at),
+                to_micros(t.updated_at),
+            )
+            for t in threads
+        ]
+        await self.store.run(
+            lambda c: c.executemany(
+                "INSERT INTO threads (id, parent_id, thread_type, title, thread_context, status, created_at,"
+                " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                values,
+            )
+        )
+
+    async def put_messages(self, messages: list[Message]) -> None:
+        values = [
+            (
+                m.id,
+                m.thread_id,
+                m.role.value,
+                m.content,
+                to_micros(m.created_at),
+                m.idempotency_key,
+                json.dumps(m.metadata),
+            )
+            for m in messages
+        ]
+        await self.store.run(
+            lambda c: c.executemany(
+                "INSERT INTO messages (id, thread_id, role, content, created_at, idempotency_key, metadata)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                values,
+            )
+        )
+
+    async def drop_empty_main(self, main_id: str) -> None:
+        def drop(c: sqlite3.Connection) -> None:
+            used = c.execute(
+                "SELECT (SELECT COUNT(*) FROM messages WHERE thread_id = ?) + (SELECT COUNT(*) FROM threads"
+                " WHERE parent_id = ?)",
+                (main_id, main_id),
+            ).fetchone()[0]
+            if used:
+                raise Conflict(
+                    f"the target already has its own main thread {main_id} with messages or children; "
+                    "migrate into an empty store"
+                )
+            c.execute("DELETE FROM threads WHERE id = ?", (main_id,))
+
+        await self.store.run(drop)

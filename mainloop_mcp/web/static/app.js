@@ -1,0 +1,246 @@
+// The phone page's shell: login, the thread tree, switching, creating and archiving threads.
+// Everything goes through MCP calls to /mcp (see mcp.js); messages.js and live.js do the rest.
+
+import { isLive, listen, stopListening } from "./live.js";
+import { AuthError } from "./mcp.js";
+import { refreshMessages, showMessages } from "./messages.js";
+import { $, TOKEN_KEY, client, onAuthFailure, reportError, state } from "./shared.js";
+
+// ---------- login ----------
+
+function showLogin(message) {
+  stopListening();
+  $("app").hidden = true;
+  $("message-list").replaceChildren();
+  $("tree").replaceChildren();
+  state.threads.clear();
+  state.messages.clear();
+  $("login").hidden = false;
+  $("login-error").textContent = message || "";
+  $("login-error").hidden = !message;
+  $("token").focus();
+}
+
+$("login-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  localStorage.setItem(TOKEN_KEY, $("token").value.trim());
+  $("token").value = "";
+  await start();
+});
+
+$("logout").addEventListener("click", () => {
+  localStorage.removeItem(TOKEN_KEY);
+  showLogin("");
+});
+
+onAuthFailure((error) => {
+  const hadToken = Boolean(localStorage.getItem(TOKEN_KEY));
+  localStorage.removeItem(TOKEN_KEY);
+  const reason = error.message.split(":")[0];
+  showLogin(hadToken ? `The hub refused this token (${reason}). Check MAINLOOP_TOKEN and try again.` : "");
+});
+
+// ---------- start ----------
+
+async function start() {
+  // One round trip for all three: a refused token fails them alike, and nothing shows before they answer.
+  let tools;
+  try {
+    [, tools] = await Promise.all([client.discover(), client.listTools(), loadTree()]);
+  } catch (error) {
+    if (error instanceof AuthError) return reportError(error, "connect");
+    $("login").hidden = false;
+    $("login-error").textContent = `Can't reach the hub: ${error.message}`;
+    $("login-error").hidden = false;
+    return;
+  }
+  state.tools = new Set(tools.map((t) => t.name));
+  $("login").hidden = true;
+  $("app").hidden = false;
+  const wanted = new URLSearchParams(location.hash.slice(1)).get("thread");
+  await selectThread(wanted && state.threads.has(wanted) ? wanted : state.mainId).catch((error) =>
+    reportError(error, "open the thread"),
+  );
+}
+
+// ---------- thread tree ----------
+
+async function fetchThreads() {
+  if (!state.showArchived) return (await client.readJson("threads://active")).threads;
+  const threads = [];
+  let cursor = null;
+  do {
+    const page = await client.callTool("list_threads", { status: null, limit: 500, ...(cursor && { cursor }) });
+    threads.push(...page.threads);
+    cursor = page.next_cursor;
+  } while (cursor);
+  return threads;
+}
+
+async function loadTree() {
+  const threads = await fetchThreads();
+  state.threads = new Map(threads.map((t) => [t.id, t]));
+  state.mainId = threads.find((t) => t.thread_type === "main")?.id ?? (await client.callTool("get_thread")).id;
+  renderTree();
+}
+
+// An active task whose project is archived (and hidden) still shows, under main.
+const isOrphan = (t) => t.thread_type !== "main" && t.parent_id && !state.threads.has(t.parent_id);
+
+function childrenOf(parentId) {
+  const order = { project: 0, task: 1 };
+  return [...state.threads.values()]
+    .filter((t) => t.parent_id === parentId || (parentId === state.mainId && isOrphan(t)))
+    .sort((a, b) => order[a.thread_type] - order[b.thread_type] || b.updated_at.localeCompare(a.updated_at));
+}
+
+function treeItem(thread) {
+  const li = document.createElement("li");
+  const button = document.createElement("button");
+  button.className = `thread-link type-${thread.thread_type}`;
+  button.dataset.id = thread.id;
+  if (thread.id === state.currentId) button.setAttribute("aria-current", "page");
+  const title = document.createElement("span");
+  title.className = "thread-name";
+  title.textContent = thread.title;
+  const badge = document.createElement("span");
+  badge.className = `badge status-${thread.status}`;
+  badge.textContent = thread.thread_type === "main" ? "main" : thread.status;
+  button.append(title, badge);
+  li.append(button);
+  const children = childrenOf(thread.id);
+  if (children.length) {
+    const ul = document.createElement("ul");
+    ul.append(...children.map(treeItem));
+    li.append(ul);
+  }
+  return li;
+}
+
+function renderTree() {
+  const main = state.threads.get(state.mainId);
+  $("tree").replaceChildren(...(main ? [treeItem(main)] : []));
+}
+
+$("tree").addEventListener("click", (event) => {
+  const button = event.target.closest("button.thread-link");
+  if (!button) return;
+  setDrawer(false);
+  selectThread(button.dataset.id).catch((error) => reportError(error, "open the thread"));
+});
+
+$("show-archived").addEventListener("change", async (event) => {
+  state.showArchived = event.target.checked;
+  await loadTree().catch((error) => reportError(error, "list the threads"));
+});
+
+function setDrawer(open) {
+  document.body.classList.toggle("drawer-open", open);
+  $("scrim").hidden = !open;
+  $("menu").setAttribute("aria-expanded", String(open));
+}
+$("menu").addEventListener("click", () => setDrawer(!document.body.classList.contains("drawer-open")));
+$("scrim").addEventListener("click", () => setDrawer(false));
+
+// ---------- one thread ----------
+
+async function selectThread(id) {
+  const thread = state.threads.get(id) ?? (await client.callTool("get_thread", { thread_id: id }));
+  state.currentId = thread.id;
+  state.threads.set(thread.id, thread);
+  history.replaceState(null, "", thread.id === state.mainId ? location.pathname : `#thread=${thread.id}`);
+  renderHeader(thread);
+  renderTree();
+  if (!(await showMessages(thread.id))) return;
+  performance.mark("mainloop:thread-visible"); // read by bench/web_first_load.py
+  listen({ onThread: refreshMessages, onTree: loadTree });
+}
+
+function renderHeader(thread) {
+  $("thread-title").textContent = thread.title;
+  const parent = thread.parent_id && state.threads.get(thread.parent_id);
+  const kind = thread.thread_type === "main" ? "main thread" : thread.thread_type;
+  $("thread-meta").textContent = [kind, thread.status === "archived" ? "archived" : "", parent ? `in ${parent.title}` : ""]
+    .filter(Boolean)
+    .join(" · ");
+  $("archive").hidden = thread.thread_type === "main" || thread.status === "archived";
+  document.title = `${thread.title} · mainloop`;
+}
+
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState === "visible" && state.currentId && !$("app").hidden) {
+    refreshMessages().catch((e) => reportError(e, "refresh"));
+    if (!isLive()) listen({ onThread: refreshMessages, onTree: loadTree });
+  }
+});
+
+// ---------- create and archive ----------
+
+function fillParents() {
+  const projects = [...state.threads.values()].filter((t) => t.thread_type === "project" && t.status === "active");
+  const current = state.threads.get(state.currentId);
+  const preferred = current?.thread_type === "project" ? current.id : current?.parent_id;
+  $("new-parent").replaceChildren(
+    ...projects.map((p) => {
+      const option = new Option(p.title, p.id, false, p.id === preferred);
+      return option;
+    }),
+  );
+}
+
+function syncKind() {
+  const task = $("new-type").value === "task";
+  $("new-parent").hidden = !task;
+  $("new-parent-label").hidden = !task;
+}
+
+$("new-thread").addEventListener("click", () => {
+  fillParents();
+  $("new-title").value = "";
+  $("new-error").hidden = true;
+  syncKind();
+  $("new-dialog").showModal();
+  $("new-title").focus();
+});
+$("new-type").addEventListener("change", syncKind);
+
+$("new-form").addEventListener("submit", async (event) => {
+  if (event.submitter?.value !== "create") return;
+  event.preventDefault();
+  const task = $("new-type").value === "task";
+  const args = { title: $("new-title").value, thread_type: $("new-type").value };
+  if (task) {
+    if (!$("new-parent").value) {
+      $("new-error").textContent = "Create a project first: a task lives under a project.";
+      $("new-error").hidden = false;
+      return;
+    }
+    args.parent_id = $("new-parent").value;
+  }
+  try {
+    const thread = await client.callTool("create_thread", args);
+    $("new-dialog").close();
+    state.threads.set(thread.id, thread);
+    setDrawer(false);
+    await selectThread(thread.id);
+    await loadTree();
+  } catch (error) {
+    if (error instanceof AuthError) return reportError(error, "create the thread");
+    $("new-error").textContent = error.message;
+    $("new-error").hidden = false;
+  }
+});
+
+$("archive").addEventListener("click", async () => {
+  const thread = state.threads.get(state.currentId);
+  if (!thread || !confirm(`Archive “${thread.title}”? Its messages stay searchable.`)) return;
+  try {
+    await client.callTool("archive_thread", { thread_id: thread.id });
+    await loadTree();
+    await selectThread(thread.parent_id ?? state.mainId);
+  } catch (error) {
+    reportError(error, "archive the thread");
+  }
+});
+
+start();

@@ -1,0 +1,183 @@
+// A small MCP client for the browser: Streamable HTTP at protocol 2026-07-28 (sessionless).
+//
+// Why hand-written: the official TypeScript client imports bare module names (zod, jose,
+// eventsource, its core package) that a browser cannot resolve without a bundler, and would
+// alone outgrow the page's size budget. The wire is small: every request is one POST with the
+// per-request envelope in params._meta plus routing headers; the answer is JSON, or an SSE
+// stream that ends with the answer. `subscriptions/listen` is a request whose SSE response
+// stays open and carries change notifications: that is how the page gets live updates.
+
+export const PROTOCOL_VERSION = "2026-07-28";
+const CLIENT_INFO = { name: "mainloop-web", version: "0.1.0" };
+// Methods whose named parameter is mirrored in the Mcp-Name header (the server checks it).
+const NAME_PARAM = { "tools/call": "name", "prompts/get": "name", "resources/read": "uri" };
+
+/** The hub refused our credentials (HTTP 401). */
+export class AuthError extends Error {}
+/** A JSON-RPC error answer, or a tool result with isError. */
+export class McpError extends Error {
+  constructor(message, code) {
+    super(message);
+    this.code = code;
+  }
+}
+
+// Header values must be printable ASCII; anything else travels base64-wrapped, as the spec says.
+function headerValue(value) {
+  if (/^[\x20-\x7e]*$/.test(value) && value === value.trim() && !value.startsWith("=?base64?")) return value;
+  const bytes = new TextEncoder().encode(value);
+  return `=?base64?${btoa(String.fromCharCode(...bytes))}?=`;
+}
+
+// Parses an SSE byte stream into the JSON of each `data:` event.
+async function* sseMessages(body) {
+  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      buffer += value.replace(/\r\n/g, "\n");
+      let end;
+      while ((end = buffer.indexOf("\n\n")) >= 0) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        const data = block
+          .split("\n")
+          .filter((line) => line.startsWith("data:"))
+          .map((line) => line.slice(5).replace(/^ /, ""))
+          .join("\n");
+        if (data) yield JSON.parse(data);
+      }
+    }
+  } finally {
+    reader.releaseLock();
+  }
+}
+
+export class McpClient {
+  /** @param {string} url  the /mcp endpoint; @param {() => string|null} token  current bearer token */
+  constructor(url, token) {
+    this.url = url;
+    this.token = token;
+    this.nextId = 1;
+  }
+
+  async #post(method, params, { signal } = {}) {
+    const id = `${method}-${this.nextId++}`;
+    const headers = {
+      "Content-Type": "application/json",
+      Accept: "application/json, text/event-stream",
+      "MCP-Protocol-Version": PROTOCOL_VERSION,
+      "Mcp-Method": method,
+    };
+    const nameKey = NAME_PARAM[method];
+    if (nameKey && params[nameKey] != null) headers["Mcp-Name"] = headerValue(String(params[nameKey]));
+    const token = this.token();
+    if (token) headers.Authorization = `Bearer ${token}`;
+    const body = {
+      jsonrpc: "2.0",
+      id,
+      method,
+      params: {
+        ...params,
+        _meta: {
+          "io.modelcontextprotocol/protocolVersion": PROTOCOL_VERSION,
+          "io.modelcontextprotocol/clientCapabilities": {},
+          "io.modelcontextprotocol/clientInfo": CLIENT_INFO,
+        },
+      },
+    };
+    const response = await fetch(this.url, {
+      method: "POST",
+      headers,
+      body: JSON.stringify(body),
+      signal,
+      credentials: "same-origin",
+      cache: "no-store",
+    });
+    if (response.status === 401) {
+      let detail = "";
+      try {
+        detail = (await response.json()).message || "";
+      } catch {
+        /* not JSON */
+      }
+      throw new AuthError(detail || "the hub refused the credentials (HTTP 401)");
+    }
+    return { id, response };
+  }
+
+  static #unwrap(message) {
+    if (message.error) throw new McpError(message.error.message, message.error.code);
+    return message.result;
+  }
+
+  /** One request, one answer (a JSON body, or the last frame of an SSE stream). */
+  async request(method, params = {}) {
+    const { id, response } = await this.#post(method, params);
+    const type = response.headers.get("content-type") || "";
+    if (type.startsWith("application/json")) return McpClient.#unwrap(await response.json());
+    if (!type.startsWith("text/event-stream")) {
+      throw new McpError(`unexpected answer from the hub: HTTP ${response.status} ${await response.text()}`);
+    }
+    for await (const message of sseMessages(response.body)) {
+      if (message.id === id) return McpClient.#unwrap(message);
+    }
+    throw new McpError(`the hub closed the stream before answering ${method}`);
+  }
+
+  discover() {
+    return this.request("server/discover");
+  }
+
+  async listTools() {
+    const tools = [];
+    let cursor;
+    do {
+      const page = await this.request("tools/list", cursor ? { cursor } : {});
+      tools.push(...page.tools);
+      cursor = page.nextCursor;
+    } while (cursor);
+    return tools;
+  }
+
+  /** A tool's structured result; a tool error becomes McpError with the tool's own message. */
+  async callTool(name, args = {}) {
+    const result = await this.request("tools/call", { name, arguments: args });
+    if (result.isError) {
+      const text = (result.content || [])
+        .map((c) => c.text || "")
+        .join("\n")
+        .replace(/^Error executing tool [^:]+: /, ""); // the SDK's prefix; the hub's own message follows
+      throw new McpError(text || `${name} failed`);
+    }
+    return result.structuredContent;
+  }
+
+  /** A JSON resource, parsed. */
+  async readJson(uri) {
+    const result = await this.request("resources/read", { uri });
+    return JSON.parse(result.contents[0].text);
+  }
+
+  /**
+   * Opens a `subscriptions/listen` stream and calls onEvent({method, uri}) for every change
+   * notification until the stream ends or `signal` aborts. onReady runs once the server has
+   * acknowledged (from then on nothing is missed, so that is the moment to refetch).
+   */
+  async listen(filter, { onEvent, onReady, signal }) {
+    const { response } = await this.#post("subscriptions/listen", { notifications: filter }, { signal });
+    const type = response.headers.get("content-type") || "";
+    if (!type.startsWith("text/event-stream")) {
+      const message = type.startsWith("application/json") ? await response.json() : {};
+      McpClient.#unwrap(message);
+      throw new McpError(`subscriptions/listen was not answered with a stream (HTTP ${response.status})`);
+    }
+    for await (const message of sseMessages(response.body)) {
+      if (message.method === "notifications/subscriptions/acknowledged") onReady?.();
+      else if (message.method) onEvent({ method: message.method, uri: message.params?.uri });
+      else if ("result" in message || "error" in message) return; // graceful end of the stream
+    }
+  }
+}

@@ -1,0 +1,42 @@
+// What every part of the page shares: the MCP client, the page state, status and error reporting.
+
+import { AuthError, McpClient } from "./mcp.js";
+
+export const TOKEN_KEY = "mainloop.token";
+export const $ = (id) => document.getElementById(id);
+export const client = new McpClient("/mcp", () => localStorage.getItem(TOKEN_KEY));
+
+export const state = {
+  tools: new Set(), // tool names the hub offers: views for search, memory and agents key off this
+  threads: new Map(),
+  mainId: null,
+  currentId: null,
+  messages: new Map(), // id -> message, for the current thread
+  olderCursor: null,
+  showArchived: false,
+};
+
+// Set by app.js: what to do when the hub refuses our credentials (back to the login form).
+let authFailed = () => {};
+export function onAuthFailure(handler) {
+  authFailed = handler;
+}
+
+export function showStatus(text, isError = false) {
+  const status = $("status");
+  status.textContent = text;
+  status.classList.toggle("error", isError);
+  status.hidden = !text;
+  clearTimeout(showStatus.timer);
+  if (text) showStatus.timer = setTimeout(() => (status.hidden = true), 6000);
+}
+
+/** Reports a failed action: a refused token goes back to login, anything else to the status line. */
+export function reportError(error, doing) {
+  if (error instanceof AuthError) {
+    authFailed(error);
+    return;
+  }
+  console.error(doing, error);
+  showStatus(`Couldn't ${doing}: ${error.message}`, true);
+}

@@ -1,0 +1,109 @@
+"""Full-text search on BigQuery: the REGEXP path runs on the emulator; the SEARCH() path's real SQL
+is sent to the emulator too, which refuses it (documented in the README) — if a later emulator
+accepts it, these tests fail and the SEARCH() path can be tested for real."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+
+from mainloop_mcp.errors import InvalidInput, MainloopError
+from mainloop_mcp.model import NewMessage, NewThread, ThreadType
+from mainloop_mcp.store import open_store
+from mainloop_mcp.store.bigquery import BigQueryStore
+from mainloop_mcp.store.bigquery_search import search_index_ddl, search_sql
+from tests.bq_emulator import Emulator
+from tests.conftest import FakeClock
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+async def bq_store(clock: FakeClock) -> AsyncIterator[BigQueryStore]:
+    store = await open_store(Emulator.shared().url(), clock=clock)
+    assert isinstance(store, BigQueryStore)
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+async def fill(store: BigQueryStore, clock: FakeClock) -> tuple[str, str]:
+    a = (await store.create_thread(NewThread(thread_type=ThreadType.PROJECT, title="a"))).id
+    b = (await store.create_thread(NewThread(thread_type=ThreadType.PROJECT, title="b"))).id
+    texts = [
+        (a, "Deploy mainloop on Kubernetes with kustomize"),
+        (a, "kubernetes jobs run the agents"),
+        (b, "BigQuery partitions by day; Kubernetes is elsewhere"),
+        (b, "nothing to see (kube is not kubernetes)"),
+        (b, "a.b literal dots and 100% signs"),
+    ]
+    for thread_id, text in texts:
+        clock.advance(hours=1)
+        await store.post_message(NewMessage(thread_id=thread_id, content=text))
+    return a, b
+
+
+async def test_all_terms_must_match_and_case_is_ignored(bq_store: BigQueryStore, clock: FakeClock) -> None:
+    await fill(bq_store, clock)
+    hits = await bq_store.search_messages(["KUBERNETES", "deploy"])
+    assert [m.content for m, _ in hits] == ["Deploy mainloop on Kubernetes with kustomize"]
+
+
+async def test_match_any_ranks_by_terms_held_then_newest(bq_store: BigQueryStore, clock: FakeClock) -> None:
+    await fill(bq_store, clock)
+    hits = await bq_store.search_messages(["kubernetes", "agents"], match_any=True)
+    assert [(m.content, score) for m, score in hits] == [
+        ("kubernetes jobs run the agents", 2.0),
+        ("nothing to see (kube is not kubernetes)", 1.0),
+        ("BigQuery partitions by day; Kubernetes is elsewhere", 1.0),
+        ("Deploy mainloop on Kubernetes with kustomize", 1.0),
+    ]
+
+
+async def test_whole_words_only_and_regex_characters_are_literal(bq_store: BigQueryStore, clock: FakeClock) -> None:
+    await fill(bq_store, clock)
+    assert [m.content for m, _ in await bq_store.search_messages(["kube"])] == [
+        "nothing to see (kube is not kubernetes)"
+    ]
+    assert [m.content for m, _ in await bq_store.search_messages(["a.b"])] == ["a.b literal dots and 100% signs"]
+    assert await bq_store.search_messages(["a*b"]) == []
+
+
+async def test_thread_and_time_filters(bq_store: BigQueryStore, clock: FakeClock) -> None:
+    a, b = await fill(bq_store, clock)
+    only_b = await bq_store.search_messages(["kubernetes"], thread_ids=[b])
+    assert {m.thread_id for m, _ in only_b} == {b} and len(only_b) == 2
+    start = clock.now - timedelta(hours=5)
+    first_two_hours = await bq_store.search_messages(
+        ["kubernetes"], since=start, until=start + timedelta(hours=2, minutes=30)
+    )
+    assert {m.thread_id for m, _ in first_two_hours} == {a} and len(first_two_hours) == 2
+
+
+async def test_empty_terms_are_refused(bq_store: BigQueryStore) -> None:
+    with pytest.raises(InvalidInput, match="at least one search term"):
+        await bq_store.search_messages([" "])
+
+
+async def test_search_function_sql_is_refused_by_the_emulator(bq_store: BigQueryStore) -> None:
+    sql, params = search_sql(
+        bq_store.bq.target,
+        ["kubernetes"],
+        match_any=False,
+        thread_ids=None,
+        since=None,
+        until=None,
+        limit=5,
+        mode="function",
+    )
+    assert "SEARCH(content, @t0)" in sql
+    with pytest.raises(MainloopError, match="Function not found: search"):
+        await bq_store.bq.rows(sql, params)
+
+
+async def test_search_index_ddl_is_refused_by_the_emulator(bq_store: BigQueryStore) -> None:
+    with pytest.raises(MainloopError, match='syntax error at or near "SEARCH"'):
+        await bq_store.bq.dml(search_index_ddl(bq_store.bq.target))

@@ -1,0 +1,64 @@
+"""Imports flow one way (DESIGN.md): an arrow pointing up is a design bug, caught here."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parent.parent / "mainloop_mcp"
+
+# Lower numbers sit lower; a module may import its own layer or any layer below it.
+LAYERS = {
+    "errors": 0,
+    "model": 0,
+    "config": 0,
+    "store": 1,
+    "memory": 2,
+    "search": 2,
+    "agents": 2,
+    "hub": 3,
+    "edge": 4,
+    "tools": 4,
+    "resources": 4,
+    "prompts": 4,
+    "server": 5,
+    "web": 6,
+    "cli": 7,
+}
+
+
+def layer_of(module: str) -> int | None:
+    parts = module.split(".")
+    if parts[0] != "mainloop_mcp" or len(parts) < 2 or parts[1] == "__init__":
+        return None
+    return LAYERS[parts[1]]
+
+
+def imports_of(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text())
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.append(node.module)
+        elif isinstance(node, ast.Import):
+            found += [alias.name for alias in node.names]
+    return found
+
+
+def test_every_module_has_a_layer() -> None:
+    tops = {p.stem for p in PACKAGE.glob("*.py")} | {p.parent.name for p in PACKAGE.glob("*/__init__.py")}
+    assert tops - {"__init__"} - set(LAYERS) == set()
+
+
+def test_imports_never_point_up() -> None:
+    upward = []
+    for path in PACKAGE.rglob("*.py"):
+        module = ".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+        own = layer_of(module)
+        if own is None:
+            continue
+        for target in imports_of(path):
+            theirs = layer_of(target)
+            if theirs is not None and theirs > own:
+                upward.append(f"{module} -> {target}")
+    assert upward == []
