@@ -21,6 +21,7 @@ from mainloop_mcp.store import open_store
 from mainloop_mcp.store.sqlite import path_from_url
 from mainloop_mcp.store.transfer import copy_store, side_of, tally
 from mainloop_mcp.web.app import InsecureBinding, check_binding, create_app
+from mainloop_mcp.web.auth import RedactQueryStrings
 
 log = logging.getLogger("mainloop")
 SHUTDOWN_GRACE_SECONDS = 3
@@ -64,6 +65,7 @@ async def _serve(settings: Settings) -> None:
             # Open subscriptions/listen streams (the phone page) never end by themselves: don't wait on them.
             timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
         )
+        logging.getLogger("uvicorn.access").addFilter(RedactQueryStrings())  # after Config set up logging
         server = uvicorn.Server(config)
         log.info("mainloop %s store=%s", "serving", settings.store.split("?")[0])
         await server.serve()

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable
-from typing import ParamSpec, TypeVar, get_type_hints
+from typing import Any, ParamSpec, TypeVar, get_type_hints
 
 from mcp import MCPError
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
 from mcp.types import INVALID_PARAMS
 from pydantic import ValidationError
@@ -38,7 +39,7 @@ def _translating(
         async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
             try:
                 return await fn(*args, **kwargs)
-            except (MainloopError, ValidationError) as exc:
+            except (MainloopError, ValidationError, UnicodeEncodeError) as exc:
                 raise to_error(exc) from exc
 
         # The SDK builds schemas from annotations; resolve them here, in the handler's own module.
@@ -48,7 +49,26 @@ def _translating(
     return decorate
 
 
+MAX_MESSAGE_CHARS = 1000
+
+
+def brief(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """An error message that quotes a huge bad value keeps its head and its advice, not a megabyte."""
+    if len(text) <= limit:
+        return text
+    keep = (limit - 40) // 2
+    return f"{text[:keep]}...[{len(text) - 2 * keep:,} chars cut]...{text[-keep:]}"
+
+
 def _message(exc: Exception) -> str:
+    return brief(_full_message(exc))
+
+
+def _full_message(exc: Exception) -> str:
+    if isinstance(exc, UnicodeEncodeError):
+        # JSON can carry an unpaired surrogate (\\ud800) that no UTF-8 store or log can hold.
+        bad = exc.object[exc.start : exc.end]
+        return f"text contains {bad!r}, an unpaired surrogate that is not valid Unicode; send UTF-8 text"
     return explain(exc) if isinstance(exc, ValidationError) else str(exc)
 
 
@@ -67,3 +87,18 @@ def _prompt_error(exc: Exception) -> Exception:
 tool_errors = _translating(_tool_error)
 resource_errors = _translating(_resource_error)
 prompt_errors = _translating(_prompt_error)
+
+
+async def prompt_lookup_errors(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+    """Server middleware: an unknown prompt name or missing/invalid prompt arguments are -32602.
+
+    The SDK (mcp 2.3) answers both with a bare ValueError, which goes out as JSON-RPC error code 0
+    with a logged traceback; the spec and the official conformance suite expect -32602. Errors from
+    inside a prompt that are not about its arguments keep the SDK's answer.
+    """
+    try:
+        return await call_next(ctx)
+    except ValueError as exc:
+        if ctx.method != "prompts/get" or isinstance(exc, ValidationError) or not isinstance(exc.__cause__, ValueError):
+            raise
+        raise MCPError(code=INVALID_PARAMS, message=str(exc)) from exc

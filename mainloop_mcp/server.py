@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from mcp.server import MCPServer
 
 from mainloop_mcp import __version__
-from mainloop_mcp.edge import prompt_errors, resource_errors, tool_errors
+from mainloop_mcp.edge import prompt_errors, prompt_lookup_errors, resource_errors, tool_errors
 from mainloop_mcp.hub import Hub
 from mainloop_mcp.prompts import memory as memory_prompts
 from mainloop_mcp.prompts import threads as thread_prompts
@@ -50,6 +50,7 @@ def create_server(hub: Hub) -> MCPServer[Hub]:
         instructions=INSTRUCTIONS,
         lifespan=lifespan,
         log_level=hub.settings.log_level.upper(),  # type: ignore[arg-type]
+        middleware=[prompt_lookup_errors],
     )
     for fn in TOOLS:
         server.add_tool(tool_errors(fn), structured_output=True)  # type: ignore[arg-type]

@@ -132,9 +132,14 @@ class ServedHub:
 
 
 def start_hub(
-    tmp_path: Path, env: dict[str, str] | None = None, args: list[str] | None = None, port: int | None = None
+    tmp_path: Path,
+    env: dict[str, str] | None = None,
+    args: list[str] | None = None,
+    port: int | None = None,
+    command: list[str] | None = None,
 ) -> ServedHub:
-    """`port` restarts a hub where it was (same store, same address); by default a free port is picked."""
+    """`mainloop serve` (or `command`, run from the checkout with the same MAINLOOP_* env) on a free port;
+    `port` restarts a hub where it was (same store, same address)."""
     port = port or free_port()
     log = tmp_path / f"serve-{port}.log"
     full_env = {
@@ -146,7 +151,11 @@ def start_hub(
     }
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [str(VENV_BIN / "mainloop"), "serve", *(args or [])], env=full_env, stdout=out, stderr=subprocess.STDOUT
+            [*(command or [str(VENV_BIN / "mainloop"), "serve"]), *(args or [])],
+            env=full_env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
         )
     hub = ServedHub(proc, port, log)
     deadline = time.monotonic() + 30

@@ -232,16 +232,26 @@ def encode_cursor(kind: str, position: list[Any]) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(kind: str, cursor: str) -> list[Any]:
-    """Parse a cursor made by `encode_cursor(kind, ...)`; anything else is a clear error."""
+def decode_cursor(kind: str, cursor: str, shape: tuple[type, ...] | None = None) -> list[Any]:
+    """Parse a cursor made by `encode_cursor(kind, ...)`; anything else is a clear error.
+
+    `shape` is the type of each position value: a forged cursor with the right kind but other
+    values must be refused here, not reach the database.
+    """
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         data = json.loads(raw)
-        if data["k"] == kind and isinstance(data["p"], list):
+        if data["k"] == kind and isinstance(data["p"], list) and _fits(data["p"], shape):
             return list(data["p"])
     except (binascii.Error, ValueError, KeyError, TypeError):
         pass
     raise InvalidInput(f"cursor {cursor[:40]!r} is not a {kind} cursor from this server; pass the next_cursor it gave")
+
+
+def _fits(values: list[Any], shape: tuple[type, ...] | None) -> bool:
+    if shape is None:
+        return True
+    return len(values) == len(shape) and all(type(v) is t for v, t in zip(values, shape, strict=True))
 
 
 def same_message(existing: Message, new: NewMessage) -> Message:

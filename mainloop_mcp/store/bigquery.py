@@ -130,7 +130,7 @@ class BigQueryStore:
         found = [thread_from_row(r) for r in rows]
         main = next(t for t in found if t.thread_type is ThreadType.MAIN)
         parent = next((t for t in found if t.id == new.parent_id), None)
-        if new.parent_id and parent is None:
+        if new.parent_id is not None and parent is None:
             raise NotFound(f"no thread with id {new.parent_id!r}; list_threads shows the ids that exist")
         parent_id = resolve_parent(new, parent, main)
         now = self._clock()
@@ -172,7 +172,7 @@ class BigQueryStore:
                 clauses.append(f"{column} = @{column}")
                 params.append(scalar(column, "STRING", str(value)))
         if cursor is not None:
-            created, last_id = decode_cursor("threads", cursor)
+            created, last_id = decode_cursor("threads", cursor, shape=(int, str))
             clauses.append(
                 "(created_at < TIMESTAMP_MICROS(@c_created)"
                 " OR (created_at = TIMESTAMP_MICROS(@c_created) AND id < @c_id))"
@@ -188,7 +188,10 @@ class BigQueryStore:
         return ThreadPage(threads=[thread_from_row(r) for r in rows], next_cursor=next_cursor)
 
     async def update_thread_context(self, thread_id: str, thread_context: str) -> Thread:
-        check_thread_context(thread_context)
+        try:
+            check_thread_context(thread_context)
+        except ValueError as exc:  # the model's rule, raised as the domain error the edge turns into a tool error
+            raise InvalidInput(str(exc)) from exc
         changed = await self.bq.dml(
             f"UPDATE {self._threads} SET thread_context = @context, updated_at = TIMESTAMP_MICROS(@now) WHERE id = @id",
             [
@@ -333,7 +336,7 @@ class BigQueryStore:
             params.append(scalar("until", "INT64", to_micros(until)))
         newest = order is Order.NEWEST
         if cursor is not None:
-            created, seq = decode_cursor(f"messages:{order.value}", cursor)
+            created, seq = decode_cursor(f"messages:{order.value}", cursor, shape=(int, int))
             op = "<" if newest else ">"
             clauses.append(
                 f"(created_at {op} TIMESTAMP_MICROS(@c_created)"

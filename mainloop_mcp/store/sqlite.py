@@ -220,7 +220,7 @@ class SqliteStore(SqliteMemory, SqliteAgentRuns):
     def _create_thread_in(self, c: sqlite3.Connection, new: NewThread) -> Thread:
         """Insert a thread inside the caller's transaction (agent runs create theirs with the run)."""
         main = _thread(c.execute("SELECT * FROM threads WHERE thread_type = 'main'").fetchone())
-        parent = self._get_thread(new.parent_id) if new.parent_id else None
+        parent = self._get_thread(new.parent_id) if new.parent_id is not None else None
         parent_id = resolve_parent(new, parent, main)
         now, thread_id = self._now(), new_id("thr")
         c.execute(
@@ -242,7 +242,7 @@ class SqliteStore(SqliteMemory, SqliteAgentRuns):
                 clauses.append(f"{column} = ?")
                 params.append(str(value))
         if cursor is not None:
-            created, last_id = decode_cursor("threads", cursor)
+            created, last_id = decode_cursor("threads", cursor, shape=(int, str))
             clauses.append("(created_at, id) < (?, ?)")
             params += [created, last_id]
         sql = "SELECT * FROM threads"
@@ -260,7 +260,10 @@ class SqliteStore(SqliteMemory, SqliteAgentRuns):
         return await self._run(query)
 
     async def update_thread_context(self, thread_id: str, thread_context: str) -> Thread:
-        check_thread_context(thread_context)
+        try:
+            check_thread_context(thread_context)
+        except ValueError as exc:  # the model's rule, raised as the domain error the edge turns into a tool error
+            raise InvalidInput(str(exc)) from exc
         return await self._update(thread_id, "thread_context = ?", thread_context)
 
     async def archive_thread(self, thread_id: str) -> Thread:
@@ -371,7 +374,7 @@ class SqliteStore(SqliteMemory, SqliteAgentRuns):
             params.append(to_micros(until))
         newest = order is Order.NEWEST
         if cursor is not None:
-            created, seq = decode_cursor(f"messages:{order.value}", cursor)
+            created, seq = decode_cursor(f"messages:{order.value}", cursor, shape=(int, int))
             clauses.append(f"(created_at, seq) {'<' if newest else '>'} (?, ?)")
             params += [created, seq]
         direction = "DESC" if newest else "ASC"

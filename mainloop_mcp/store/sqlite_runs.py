@@ -173,7 +173,7 @@ class SqliteAgentRuns:
             clauses.append("parent_thread_id = ?")
             params.append(parent_thread_id)
         if cursor is not None:
-            created, last_id = decode_cursor("runs", cursor)
+            created, last_id = decode_cursor("runs", cursor, shape=(int, str))
             clauses.append("(created_at, id) < (?, ?)")
             params += [created, last_id]
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""

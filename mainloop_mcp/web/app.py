@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from mcp.server import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -51,10 +52,11 @@ def check_binding(settings: Settings) -> None:
         )
 
 
-def create_app(hub: Hub) -> Starlette:
+def create_app(hub: Hub, mcp: MCPServer[Hub] | None = None) -> Starlette:
+    """The app for `hub`; `mcp` defaults to create_server(hub) (tests pass one with extra fixtures)."""
     settings = hub.settings
     check_binding(settings)
-    mcp = create_server(hub)
+    mcp = mcp or create_server(hub)
     mcp_app = mcp.streamable_http_app(streamable_http_path="/mcp", transport_security=transport_security(settings))
 
     async def healthz(_: Request) -> JSONResponse:

@@ -9,6 +9,7 @@ token and sends it on every MCP request.
 from __future__ import annotations
 
 import hmac
+import logging
 
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -71,3 +72,13 @@ def _unauthorized(message: str) -> JSONResponse:
         status_code=401,
         headers={"WWW-Authenticate": 'Bearer realm="mainloop"'},
     )
+
+
+class RedactQueryStrings(logging.Filter):
+    """Drops query strings from uvicorn access-log lines: a token sent as ?token=... must not be logged."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str) and "?" in args[2]:
+            record.args = (*args[:2], args[2].split("?", 1)[0] + "?[redacted]", *args[3:])
+        return True
