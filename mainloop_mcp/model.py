@@ -95,17 +95,30 @@ class NewThread(BaseModel):
     @field_validator("title")
     @classmethod
     def _title(cls, v: str) -> str:
-        v = v.strip()
-        if not v:
-            raise ValueError("title must not be empty")
-        if len(v) > MAX_TITLE_CHARS:
-            raise ValueError(f"title is {len(v)} characters; the limit is {MAX_TITLE_CHARS}")
-        return v
+        return check_title(v)
 
     @field_validator("thread_context")
     @classmethod
     def _context(cls, v: str) -> str:
         return check_thread_context(v)
+
+
+def check_title(v: str) -> str:
+    v = v.strip()
+    if not v:
+        raise ValueError("title must not be empty")
+    if len(v) > MAX_TITLE_CHARS:
+        raise ValueError(f"title is {len(v)} characters; the limit is {MAX_TITLE_CHARS}")
+    return v
+
+
+def check_text(name: str, v: str, limit_bytes: int, hint: str = "") -> str:
+    """Message-like text: not blank, and within its byte limit."""
+    if not v.strip():
+        raise ValueError(f"{name} must not be empty{hint}")
+    if _utf8_len(v) > limit_bytes:
+        raise ValueError(f"{name} is {_utf8_len(v):,} bytes; the limit is {limit_bytes:,} bytes (1 MiB)")
+    return v
 
 
 def check_thread_context(v: str) -> str:
@@ -127,11 +140,7 @@ class NewMessage(BaseModel):
     @field_validator("content")
     @classmethod
     def _content(cls, v: str) -> str:
-        if not v.strip():
-            raise ValueError("content must not be empty")
-        if _utf8_len(v) > MAX_CONTENT_BYTES:
-            raise ValueError(f"content is {_utf8_len(v):,} bytes; the limit is {MAX_CONTENT_BYTES:,} bytes (1 MiB)")
-        return v
+        return check_text("content", v, MAX_CONTENT_BYTES)
 
     @field_validator("idempotency_key")
     @classmethod
@@ -230,21 +239,12 @@ class NewAgentRun(BaseModel):
     @field_validator("prompt")
     @classmethod
     def _prompt(cls, v: str) -> str:
-        if not v.strip():
-            raise ValueError("prompt must not be empty; say what the agent should do")
-        if _utf8_len(v) > MAX_PROMPT_BYTES:
-            raise ValueError(f"prompt is {_utf8_len(v):,} bytes; the limit is {MAX_PROMPT_BYTES:,} bytes (1 MiB)")
-        return v
+        return check_text("prompt", v, MAX_PROMPT_BYTES, hint="; say what the agent should do")
 
     @field_validator("title")
     @classmethod
     def _title(cls, v: str) -> str:
-        v = v.strip()
-        if not v:
-            raise ValueError("title must not be empty")
-        if len(v) > MAX_TITLE_CHARS:
-            raise ValueError(f"title is {len(v)} characters; the limit is {MAX_TITLE_CHARS}")
-        return v
+        return check_title(v)
 
 
 class AgentRunPage(BaseModel):
