@@ -45,7 +45,8 @@ async def seed(url: str) -> str:
     store = await open_store(url)
     try:
         main = await store.main_thread()
-        orchard = await store.create_thread(NewThread(thread_type=ThreadType.PROJECT, title="Orchard", parent_id=main.id))
+        project = NewThread(thread_type=ThreadType.PROJECT, title="Orchard", parent_id=main.id)
+        orchard = await store.create_thread(project)
         now = datetime.now(UTC)
         batch = [
             NewMessage(thread_id=orchard.id, role=Role.USER, content=text, created_at=now - ago + timedelta(minutes=i))
@@ -134,7 +135,8 @@ async def test_search_finds_a_message_and_opens_its_thread(setup: Setup, browser
         await expect(page.locator(".result")).to_have_count(1)
         await page.fill("#search-input", "zeppelin")
         await page.press("#search-input", "Enter")
-        await expect(page.locator(".view-search .note")).to_have_text("Nothing matches “zeppelin”. Every word must appear.")
+        nothing = "Nothing matches “zeppelin”. Every word must appear."
+        await expect(page.locator(".view-search .note")).to_have_text(nothing)
         await expect(page.locator(".result")).to_have_count(0)
         assert errors == []
     finally:

@@ -104,6 +104,6 @@ export function periodLabel(period) {
   return period;
 }
 
-export function plural(n, word) {
-  return `${n.toLocaleString()} ${word}${n === 1 ? "" : "s"}`;
+export function plural(n, word, many = `${word}s`) {
+  return `${n.toLocaleString()} ${n === 1 ? word : many}`;
 }

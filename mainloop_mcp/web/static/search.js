@@ -2,7 +2,7 @@
 // thread, scrolled to the message, or the summarised period zoomed (memory.js).
 
 import { $, client, features, reportError, state } from "./shared.js";
-import { closePanel, el, note, periodLabel, showKeptView } from "./panel.js";
+import { closePanel, el, note, periodLabel, plural, showKeptView } from "./panel.js";
 
 const LIMIT = 30;
 const KIND_NAMES = { message: "message", day: "day summary", week: "week summary", month: "month summary" };
@@ -71,7 +71,7 @@ async function runSearch() {
     const names = await Promise.all(answer.matches.map((m) => titleOf(m.thread_id)));
     if (mine !== asked) return; // a newer search is on its way
     summary.textContent = answer.matches.length
-      ? `${answer.matches.length}${answer.matches.length === LIMIT ? "+" : ""} matches, best first`
+      ? `${answer.matches.length === LIMIT ? `${LIMIT}+ matches` : plural(answer.matches.length, "match", "matches")}, best first`
       : `Nothing matches “${query}”. Every word must appear.`;
     results.replaceChildren(...answer.matches.map((m, i) => resultItem(m, names[i])));
   } catch (error) {
