@@ -32,15 +32,20 @@ HISTORY = {
 }
 
 
+LOGBOOK_SIZE = 120  # one day of messages: more than a page of the thread and more than a page of zoom
+NEEDLE_AT = 60  # the message a search looks for: neither in the thread's newest page nor zoom's first
+
+
 @dataclass
 class Setup:
     hub: ServedHub
     orchard_id: str
+    logbook_id: str
     work: Path
     records: Path
 
 
-async def seed(url: str) -> str:
+async def seed(url: str) -> tuple[str, str]:
     """An orchard project with months of history, written before the hub starts (as an import would)."""
     store = await open_store(url)
     try:
@@ -53,8 +58,21 @@ async def seed(url: str) -> str:
             for ago, texts in HISTORY.items()
             for i, text in enumerate(texts)
         ]
+        logbook = await store.create_thread(
+            NewThread(thread_type=ThreadType.PROJECT, title="Logbook", parent_id=main.id)
+        )
+        day = (now - timedelta(days=3)).replace(hour=9, minute=0, second=0, microsecond=0)
+        batch += [
+            NewMessage(
+                thread_id=logbook.id,
+                role=Role.USER,
+                content="Fixed the wheelbarrow tyre." if n == NEEDLE_AT else f"Log entry {n}: checked the beds.",
+                created_at=day + timedelta(minutes=n),
+            )
+            for n in range(LOGBOOK_SIZE)
+        ]
         await store.append_messages(batch)
-        return orchard.id
+        return orchard.id, logbook.id
     finally:
         await store.close()
 
@@ -70,7 +88,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
     work, records = tmp / "work", tmp / "claude-records"
     work.mkdir()
     records.mkdir()
-    orchard_id = anyio.run(seed, sqlite_url(tmp))
+    orchard_id, logbook_id = anyio.run(seed, sqlite_url(tmp))
     env = {
         "MAINLOOP_TOKEN": TOKEN,
         "MAINLOOP_AGENT_WORK_ROOTS": json.dumps([str(work)]),
@@ -79,7 +97,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
     }
     served = start_hub(tmp, env=env)
     try:
-        yield Setup(served, orchard_id, work, records)
+        yield Setup(served, orchard_id, logbook_id, work, records)
     finally:
         stop_hub(served)
 
@@ -138,6 +156,25 @@ async def test_search_finds_a_message_and_opens_its_thread(setup: Setup, browser
         nothing = "Nothing matches “zeppelin”. Every word must appear."
         await expect(page.locator(".view-search .note")).to_have_text(nothing)
         await expect(page.locator(".result")).to_have_count(0)
+        assert errors == []
+    finally:
+        await page.context.close()
+
+
+async def test_an_older_message_hit_opens_its_day_at_that_message(setup: Setup, browser: Browser) -> None:
+    errors: list[str] = []
+    page = await logged_in(browser, setup, errors)
+    try:
+        await page.click("#open-search")
+        await page.fill("#search-input", "wheelbarrow")
+        await page.press("#search-input", "Enter")
+        await page.locator(".result", has_text="Logbook").click()
+        await expect(page.locator("#thread-title")).to_have_text("Logbook")
+        hit = page.locator(".view-zoom .msg.hit")  # not among the thread's newest 50: its day, zoomed
+        await expect(hit).to_contain_text("Fixed the wheelbarrow tyre.")
+        await expect(hit).to_be_in_viewport()
+        await expect(page.locator(".view-zoom .msg")).to_have_count(100)  # a second zoom page was needed
+        assert await page.locator(f"#message-list .msg >> text=Log entry {NEEDLE_AT + 1}:").count() == 0
         assert errors == []
     finally:
         await page.context.close()

@@ -62,7 +62,9 @@ export async function addMessages(messages, where) {
   fresh.sort((a, b) => a.created_at.localeCompare(b.created_at) || a.id.localeCompare(b.id));
   for (const m of fresh) state.messages.set(m.id, m);
   const items = await Promise.all(fresh.map(messageItem));
+  const waiting = $("message-list").querySelector(".msg.pending"); // a question to the agent stays last
   if (where === "top") $("message-list").prepend(...items);
+  else if (waiting) waiting.before(...items);
   else $("message-list").append(...items);
   $("empty").hidden = state.messages.size > 0;
   $("older").hidden = !state.olderCursor;
