@@ -295,6 +295,7 @@ async def test_a_slow_agent_shows_running_and_cancel_ends_it(setup: Setup, brows
         await page.fill("#spawn-prompt", "Prune the plum tree. SLEEP=60")
         await page.fill("#spawn-folder", str(setup.work))
         await page.fill("#spawn-title", "Prune the plum")
+        await screenshot(page, "phone-spawn-form-390x844")
         await page.click("#spawn-start")
         run = page.locator(".agent-run", has_text="Prune the plum")
         await expect(run.locator(".badge")).to_have_text("running", timeout=15_000)  # polled while active
@@ -333,6 +334,7 @@ async def test_a_refused_spawn_says_why_in_the_form(setup: Setup, browser: Brows
         await page.click("#spawn-start")
         await expect(page.locator("#spawn-error")).to_contain_text(str(tmp_path))
         await expect(page.locator("#spawn-dialog")).to_be_visible()
+        await screenshot(page, "desktop-spawn-refused-1280x800")
         async with mcp_client(setup.hub.mcp_url, TOKEN) as desktop:
             runs = await call(desktop, "list_agents")
         assert not [r for r in runs["runs"] if r["prompt"] == "Anything"]
