@@ -184,6 +184,7 @@ async def test_an_older_message_hit_opens_its_day_at_that_message(setup: Setup, 
         await expect(hit).to_contain_text("Fixed the wheelbarrow tyre.")
         await expect(hit).to_be_in_viewport()
         await expect(page.locator(".view-zoom .msg")).to_have_count(100)  # a second zoom page was needed
+        await screenshot(page, "phone-search-hit-in-day-390x844")
         assert await page.locator(f"#message-list .msg >> text=Log entry {NEEDLE_AT + 1}:").count() == 0
         assert errors == []
     finally:
