@@ -4,12 +4,14 @@
 import { isLive, listen, stopListening } from "./live.js";
 import { AuthError } from "./mcp.js";
 import { refreshMessages, showMessages } from "./messages.js";
-import { $, TOKEN_KEY, client, onAuthFailure, reportError, state } from "./shared.js";
+import { closePanel } from "./panel.js";
+import { $, TOKEN_KEY, client, features, onAuthFailure, reportError, state, threadChanged } from "./shared.js";
 
 // ---------- login ----------
 
 function showLogin(message) {
   stopListening();
+  closePanel();
   $("app").hidden = true;
   $("message-list").replaceChildren();
   $("tree").replaceChildren();
@@ -61,6 +63,22 @@ async function start() {
   await selectThread(wanted && state.threads.has(wanted) ? wanted : state.mainId).catch((error) =>
     reportError(error, "open the thread"),
   );
+  loadFeatures().catch((error) => reportError(error, "load search, memory and agents"));
+}
+
+// The optional views load after the thread shows, and only for the tools this hub lists.
+let featuresLoaded = false;
+async function loadFeatures() {
+  if (featuresLoaded) return features.refreshRuns?.();
+  featuresLoaded = true;
+  Object.assign(features, { selectThread, loadTree, refreshMessages, setDrawer });
+  const has = (...names) => names.every((n) => state.tools.has(n));
+  const modules = await Promise.all([
+    has("search") && import("./search.js"),
+    has("get_context", "zoom") && import("./memory.js"),
+    (has("chat") || has("list_agents")) && import("./agents.js"),
+  ]);
+  for (const module of modules) if (module) module.init();
 }
 
 // ---------- thread tree ----------
@@ -146,8 +164,10 @@ $("scrim").addEventListener("click", () => setDrawer(false));
 
 async function selectThread(id) {
   const thread = state.threads.get(id) ?? (await client.callTool("get_thread", { thread_id: id }));
+  const switched = state.currentId !== thread.id;
   state.currentId = thread.id;
   state.threads.set(thread.id, thread);
+  if (switched) threadChanged(thread.id);
   history.replaceState(null, "", thread.id === state.mainId ? location.pathname : `#thread=${thread.id}`);
   renderHeader(thread);
   renderTree();

@@ -63,7 +63,7 @@ export class McpClient {
     this.nextId = 1;
   }
 
-  async #post(method, params, { signal } = {}) {
+  async #post(method, params, { signal, progressToken } = {}) {
     const id = `${method}-${this.nextId++}`;
     const headers = {
       "Content-Type": "application/json",
@@ -85,6 +85,7 @@ export class McpClient {
           "io.modelcontextprotocol/protocolVersion": PROTOCOL_VERSION,
           "io.modelcontextprotocol/clientCapabilities": {},
           "io.modelcontextprotocol/clientInfo": CLIENT_INFO,
+          ...(progressToken != null && { progressToken }),
         },
       },
     };
@@ -113,9 +114,13 @@ export class McpClient {
     return message.result;
   }
 
-  /** One request, one answer (a JSON body, or the last frame of an SSE stream). */
-  async request(method, params = {}) {
-    const { id, response } = await this.#post(method, params);
+  /**
+   * One request, one answer (a JSON body, or the last frame of an SSE stream). With `onProgress`,
+   * the request carries a progress token and each `notifications/progress` on its stream is passed on.
+   */
+  async request(method, params = {}, { onProgress, signal } = {}) {
+    const progressToken = onProgress ? `progress-${this.nextId}` : null;
+    const { id, response } = await this.#post(method, params, { signal, progressToken });
     const type = response.headers.get("content-type") || "";
     if (type.startsWith("application/json")) return McpClient.#unwrap(await response.json());
     if (!type.startsWith("text/event-stream")) {
@@ -123,6 +128,9 @@ export class McpClient {
     }
     for await (const message of sseMessages(response.body)) {
       if (message.id === id) return McpClient.#unwrap(message);
+      if (message.method === "notifications/progress" && message.params?.progressToken === progressToken) {
+        onProgress(message.params);
+      }
     }
     throw new McpError(`the hub closed the stream before answering ${method}`);
   }
@@ -143,8 +151,8 @@ export class McpClient {
   }
 
   /** A tool's structured result; a tool error becomes McpError with the tool's own message. */
-  async callTool(name, args = {}) {
-    const result = await this.request("tools/call", { name, arguments: args });
+  async callTool(name, args = {}, options = {}) {
+    const result = await this.request("tools/call", { name, arguments: args }, options);
     if (result.isError) {
       const text = (result.content || [])
         .map((c) => c.text || "")

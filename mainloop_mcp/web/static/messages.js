@@ -29,7 +29,14 @@ function formatTime(iso) {
     : when.toLocaleString([], { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
 }
 
-async function messageItem(message) {
+/** Renders untrusted text into `element`: sanitised markdown, or plain text without its libraries. */
+export async function renderRich(element, text) {
+  const md = await markdown;
+  if (md) md.renderMarkdown(element, text);
+  else element.textContent = text;
+}
+
+export async function messageItem(message) {
   const li = document.createElement("li");
   li.className = `msg role-${message.role}`;
   li.dataset.id = message.id;
@@ -44,20 +51,20 @@ async function messageItem(message) {
   head.append(role, time);
   const body = document.createElement("div");
   body.className = "msg-body";
-  const md = await markdown;
-  if (md) md.renderMarkdown(body, message.content);
-  else body.textContent = message.content;
+  await renderRich(body, message.content);
   li.append(head, body);
   return li;
 }
 
 /** Adds messages not shown yet, keeping the list oldest-first; `where` says which end they belong to. */
-async function addMessages(messages, where) {
+export async function addMessages(messages, where) {
   const fresh = messages.filter((m) => !state.messages.has(m.id));
   fresh.sort((a, b) => a.created_at.localeCompare(b.created_at) || a.id.localeCompare(b.id));
   for (const m of fresh) state.messages.set(m.id, m);
   const items = await Promise.all(fresh.map(messageItem));
+  const waiting = $("message-list").querySelector(".msg.pending"); // a question to the agent stays last
   if (where === "top") $("message-list").prepend(...items);
+  else if (waiting) waiting.before(...items);
   else $("message-list").append(...items);
   $("empty").hidden = state.messages.size > 0;
   $("older").hidden = !state.olderCursor;
@@ -67,7 +74,7 @@ function nearBottom() {
   const box = $("messages");
   return box.scrollHeight - box.scrollTop - box.clientHeight < 120;
 }
-function scrollToBottom() {
+export function scrollToBottom() {
   const box = $("messages");
   box.scrollTop = box.scrollHeight;
 }
@@ -114,6 +121,9 @@ export async function refreshMessages() {
 // A failed post keeps its idempotency key, so retrying the same text cannot post it twice.
 let pendingPost = null; // {threadId, content, key}
 
+/** agents.js sets `composer.ask` when the hub offers `chat`: {active(): bool, send(threadId, content)}. */
+export const composer = { ask: null };
+
 function newKey() {
   const bytes = crypto.getRandomValues(new Uint8Array(16)); // randomUUID needs a secure context
   return `web-${[...bytes].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
@@ -124,6 +134,21 @@ async function send() {
   const content = input.value;
   if (!content.trim()) return;
   const threadId = state.currentId;
+  if (composer.ask?.active()) {
+    $("send").disabled = true;
+    input.value = "";
+    autoGrow();
+    try {
+      // The text goes back into the box if the hub refused it before storing anything.
+      if (!(await composer.ask.send(threadId, content)) && !input.value) {
+        input.value = content;
+        autoGrow();
+      }
+    } finally {
+      $("send").disabled = false;
+    }
+    return;
+  }
   if (pendingPost?.content !== content || pendingPost.threadId !== threadId) {
     pendingPost = { threadId, content, key: newKey() };
   }

@@ -3,6 +3,7 @@
 import { AuthError, McpClient } from "./mcp.js";
 
 export const TOKEN_KEY = "mainloop.token";
+export const AGENT_FOLDER_KEY = "mainloop.agentFolder"; // the work folder last used to start an agent
 export const $ = (id) => document.getElementById(id);
 export const client = new McpClient("/mcp", () => localStorage.getItem(TOKEN_KEY));
 
@@ -15,6 +16,19 @@ export const state = {
   olderCursor: null,
   showArchived: false,
 };
+
+// Optional views (search.js, memory.js, agents.js) register what others may call, e.g. `zoomTo`,
+// and app.js fills in the shell's own: `selectThread`, `loadTree`, `refreshMessages`, `setDrawer`.
+export const features = {};
+
+// Called with the thread's id whenever another thread is opened.
+const threadListeners = [];
+export function onThreadChange(listener) {
+  threadListeners.push(listener);
+}
+export function threadChanged(id) {
+  for (const listener of threadListeners) listener(id);
+}
 
 // Set by app.js: what to do when the hub refuses our credentials (back to the login form).
 let authFailed = () => {};
