@@ -11,7 +11,7 @@ from mainloop_mcp.errors import InvalidInput, NotFound
 from mainloop_mcp.model import NewAgentRun, NewThread, Order, Role, RunStatus, ThreadFilter, ThreadType
 from mainloop_mcp.store import Store
 from mainloop_mcp.store.base import AgentRunStore
-from tests.conftest import FakeClock, store_url_over
+from tests.conftest import FakeClock
 
 pytestmark = pytest.mark.anyio
 
@@ -20,8 +20,6 @@ class RunsStore(Store, AgentRunStore, Protocol):
     pass
 
 
-# Backends that implement AgentRunStore; BigQuery creates the agent_runs table but not the methods yet.
-store_url = store_url_over(["sqlite"])
 
 
 @pytest.fixture

@@ -10,12 +10,9 @@ from mainloop_mcp.errors import InvalidInput, NotFound
 from mainloop_mcp.model import Granularity, NewMessage, NewSummary, NewThread, ThreadType
 from mainloop_mcp.store import Store
 from mainloop_mcp.store.base import MemoryStore, memory_store
-from tests.conftest import store_url_over
 
 pytestmark = pytest.mark.anyio
 
-# Backends that keep summaries and a search index; BigQuery has the table but not the methods yet.
-store_url = store_url_over(["sqlite"])
 
 DAY = datetime(2026, 11, 20, tzinfo=UTC)
 
