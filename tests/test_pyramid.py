@@ -28,8 +28,6 @@ UTC_ZONE = ZoneInfo("UTC")
 TOPICS = ["irrigation pump", "seed order", "compost heap", "tomato blight", "rain barrel", "fence repair"]
 
 
-
-
 @pytest.fixture
 async def pyr(store: Store, clock: FakeClock) -> AsyncIterator[Pyramid]:
     yield Pyramid(memory_store(store), UTC_ZONE, clock=clock)

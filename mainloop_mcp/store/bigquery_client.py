@@ -174,7 +174,8 @@ def _ensure_tables(client: bigquery.Client, target: BigQueryTarget) -> None:
         table.clustering_fields = clustering
         existing = client.create_table(table, exists_ok=True, timeout=target.timeout)
         have = {f.name for f in existing.schema}
-        missing = [bigquery.SchemaField(f.name, f.field_type, mode="NULLABLE") for f in schema if f.name not in have]
-        if missing:
-            existing.schema = [*existing.schema, *missing]
-            client.update_table(existing, ["schema"], timeout=target.timeout)
+        for field in (f for f in schema if f.name not in have):
+            # DDL rather than a schema patch (the emulator records a patched schema but never adds the
+            # column), one column per statement (the emulator runs one ALTER command per statement).
+            ddl = f"ALTER TABLE {target.table(name)} ADD COLUMN IF NOT EXISTS {field.name} {field.field_type}"
+            client.query(ddl, timeout=target.timeout).result(timeout=target.timeout)

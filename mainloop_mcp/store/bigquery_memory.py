@@ -136,10 +136,13 @@ class BigQueryMemory:
         self, thread_id: str, granularity: Granularity, since: datetime, until: datetime
     ) -> list[Summary]:
         check_time_range(since, until)
+        # Joined to the thread's row, so an unknown thread (no row at all) is told apart from one
+        # without summaries (one row of NULLs) in the same query.
         rows = await self.bq.rows(
-            f"SELECT {SUMMARY_COLUMNS} FROM {self.bq.target.table('summaries')} WHERE thread_id = @t"
+            f"SELECT s.* FROM (SELECT id FROM {self.bq.target.table('threads')} WHERE id = @t) t LEFT JOIN"
+            f" (SELECT {SUMMARY_COLUMNS} FROM {self.bq.target.table('summaries')} WHERE thread_id = @t"
             " AND granularity = @g AND period_start >= TIMESTAMP_MICROS(@since)"
-            " AND period_start < TIMESTAMP_MICROS(@until) ORDER BY period_start",
+            " AND period_start < TIMESTAMP_MICROS(@until)) s ON TRUE ORDER BY s.start_us",
             [
                 scalar("t", "STRING", thread_id),
                 scalar("g", "STRING", granularity.value),
@@ -148,8 +151,8 @@ class BigQueryMemory:
             ],
         )
         if not rows:
-            await self.get_thread(thread_id)  # none for an unknown thread is NotFound
-        return [summary_from_row(r) for r in rows]
+            raise NotFound(f"no thread with id {thread_id!r}; list_threads shows the ids that exist")
+        return [summary_from_row(r) for r in rows if r["id"] is not None]
 
     async def count_messages(self, thread_id: str, ranges: list[tuple[datetime, datetime]]) -> list[int]:
         """All ranges in one query; the thread's existence is checked in the same query."""
