@@ -269,9 +269,12 @@ class BigQueryStore(BigQueryMemory, BigQueryAgentRuns):
         latest: dict[str, int] = {}
         for m in messages:
             latest[m.thread_id] = max(latest.get(m.thread_id, 0), to_micros(m.created_at))
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(self._touch_threads, latest)
-            tg.start_soon(self.mark_stale, {(m.thread_id, to_micros(m.created_at)) for m in messages})
+        try:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(self._touch_threads, latest)
+                tg.start_soon(self.mark_stale, {(m.thread_id, to_micros(m.created_at)) for m in messages})
+        except BaseExceptionGroup as group:  # callers and the edge expect the plain error, not a group
+            raise group.exceptions[0] from None
 
     async def _touch_threads(self, latest: dict[str, int]) -> None:
         await self.bq.dml(

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from mainloop_mcp.errors import NotFound
+from mainloop_mcp.errors import MainloopError, NotFound
 from mainloop_mcp.model import (
     AgentRun,
     AgentRunPage,
@@ -107,7 +107,8 @@ class BigQueryAgentRuns:
             f" 'queued', t.created_at FROM {self.bq.target.table('threads')} t WHERE t.id = @thread",
             [scalar("thread", "STRING", thread.id), *(scalar(k, kind, v) for k, (kind, v) in values.items())],
         )
-        assert inserted == 1, "the task thread was inserted just before"
+        if not inserted:
+            raise MainloopError(f"task thread {thread.id} vanished before its run was stored; spawn the run again")
         return run
 
     async def get_run(self, run_id: str) -> AgentRun:
