@@ -68,11 +68,26 @@ async def test_score_counts_terms_held_then_repeats_then_newest(bq_store: BigQue
     assert [h.score for h in repeated] == [0.75, 0.5]  # 3/4 beats the newer single mention
 
 
-async def test_whole_words_only_and_regex_characters_are_literal(bq_store: BigQueryStore, clock: FakeClock) -> None:
+async def test_whole_words_only_and_punctuation_separates_words_as_in_fts5(
+    bq_store: BigQueryStore, clock: FakeClock
+) -> None:
     await fill(bq_store, clock)
     assert [h.snippet for h in await bq_store.search_text(["kube"])] == ["nothing to see ([kube] is not kubernetes)"]
     assert [h.snippet for h in await bq_store.search_text(["a.b"])] == ["[a.b] literal dots and 100% signs"]
-    assert await bq_store.search_text(["a*b"]) == []
+    assert [h.snippet for h in await bq_store.search_text(["A*B"])] == ["[a.b] literal dots and 100% signs"]
+    assert await bq_store.search_text(["b.a"]) == [] and await bq_store.search_text(["*", "%"]) == []
+
+
+async def test_words_outside_ascii_match_whole(bq_store: BigQueryStore, clock: FakeClock) -> None:
+    t = (await bq_store.create_thread(NewThread(thread_type=ThreadType.PROJECT, title="u"))).id
+    for text in ("Café au lait, CAFÉ noir", "Die Straße ist nass", "東京 is far"):
+        await bq_store.post_message(NewMessage(thread_id=t, content=text))
+    assert [(h.snippet, h.score) for h in await bq_store.search_text(["café"])] == [
+        ("[Café] au lait, [CAFÉ] noir", 2 / 3)
+    ]
+    assert await bq_store.search_text(["stra"]) == []  # RE2's ASCII-only \b would have matched inside Straße
+    assert [h.snippet for h in await bq_store.search_text(["straße"])] == ["Die [Straße] ist nass"]
+    assert [h.snippet for h in await bq_store.search_text(["東京"])] == ["[東京] is far"]
 
 
 async def test_thread_and_time_filters(bq_store: BigQueryStore, clock: FakeClock) -> None:
