@@ -120,7 +120,7 @@ async def main(messages: int) -> None:
         )
         await timed("list_threads", counter, 20, lambda i: store.list_threads(ThreadFilter()))
         await timed(
-            "search_text (REGEXP path), 2 terms",
+            "search_text (like path), 2 terms",
             counter,
             10,
             lambda i: store.search_text(["kubernetes", "lorem"], limit=20),

@@ -1,4 +1,4 @@
-"""Full-text search on BigQuery: the REGEXP path runs on the emulator; the SEARCH() path's real SQL
+"""Full-text search on BigQuery: the `like` path runs on the emulator; the SEARCH() path's real SQL
 is sent to the emulator too, which refuses it (documented in the README) — if a later emulator
 accepts it, these tests fail and the SEARCH() path can be tested for real. The rules both
 backends share are in test_memory_store_contract.py; these pin the BigQuery score and matching."""

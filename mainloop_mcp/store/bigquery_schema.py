@@ -18,7 +18,7 @@ URL_OPTIONS = {
     "location": "dataset location, e.g. US or EU (checked against an existing dataset; used to create a new one)",
     "endpoint": "API endpoint of a local emulator, e.g. http://127.0.0.1:9050 (anonymous credentials)",
     "timeout": "seconds each BigQuery call may take, retries included (default 60)",
-    "search": "function (default: SEARCH() and a search index) or like (REGEXP_CONTAINS; runs on the emulator)",
+    "search": "function (default: SEARCH() and search indexes) or like (words matched in plain SQL; emulator)",
 }
 SEARCH_MODES = ("function", "like")
 DEFAULT_LOCATION = "US"
