@@ -25,7 +25,17 @@ import anyio
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the emulator launcher lives in tests/
 
-from mainloop_mcp.model import NewMessage, NewThread, ThreadFilter, ThreadType
+from mainloop_mcp.model import (
+    AgentRun,
+    Granularity,
+    NewAgentRun,
+    NewMessage,
+    NewSummary,
+    NewThread,
+    RunStatus,
+    ThreadFilter,
+    ThreadType,
+)
 from mainloop_mcp.store import open_store
 from mainloop_mcp.store.bigquery import BigQueryStore
 from mainloop_mcp.store.transfer import copy_store, side_of, tally
@@ -110,15 +120,74 @@ async def main(messages: int) -> None:
         )
         await timed("list_threads", counter, 20, lambda i: store.list_threads(ThreadFilter()))
         await timed(
-            "search (REGEXP path), 2 terms",
+            "search_text (like path), 2 terms",
             counter,
             10,
-            lambda i: store.search_messages(["kubernetes", "lorem"], limit=20),
+            lambda i: store.search_text(["kubernetes", "lorem"], limit=20),
         )
+        await bench_memory(store, counter, project, base)
+        await bench_runs(store, counter, project)
         await store.close()
         await bench_migrate(emulator, messages)
     finally:
         Emulator.stop_shared()
+
+
+async def bench_memory(store: BigQueryStore, counter: JobCounter, project: str, base: datetime) -> None:
+    """The SummaryStore side: what the pyramid calls while assembling a context."""
+    day = base.replace(hour=0, minute=0, second=0, microsecond=0)
+
+    def week(i: int) -> list[NewSummary]:
+        return [
+            NewSummary(
+                thread_id=project,
+                granularity=Granularity.DAY,
+                period_start=day + timedelta(days=7 * i + d),
+                period_end=day + timedelta(days=7 * i + d + 1),
+                content=f"day {d} of week {i}: lorem ipsum kubernetes",
+                source_message_count=0,
+                token_count=10,
+                summariser="bench",
+            )
+            for d in range(7)
+        ]
+
+    await timed("put_summaries (7 days)", counter, 10, lambda i: store.put_summaries(week(i)))
+    await timed(
+        "get_summaries (a month of days)",
+        counter,
+        20,
+        lambda i: store.get_summaries(project, Granularity.DAY, day, day + timedelta(days=31)),
+    )
+    ranges = [(day + timedelta(days=d), day + timedelta(days=d + 1)) for d in range(30)]
+    await timed("count_messages (30 ranges)", counter, 20, lambda i: store.count_messages(project, ranges))
+    await timed("message_span", counter, 20, lambda i: store.message_span(project))
+
+
+async def bench_runs(store: BigQueryStore, counter: JobCounter, project: str) -> None:
+    """The AgentRunStore side: one run's life, then a restart's interrupt pass."""
+    made: list[AgentRun] = []
+
+    async def create(i: int) -> None:
+        made.append(
+            await store.create_run(
+                NewAgentRun(
+                    parent_thread_id=project, title=f"r{i}", prompt="work", work_folder="/w", runner="local", owner="x"
+                )
+            )
+        )
+
+    await timed("create_run", counter, 10, create)
+    await timed("start_run", counter, 5, lambda i: store.start_run(made[i].id, external_id=f"job-{i}"))
+    await timed("finish_run", counter, 5, lambda i: store.finish_run(made[i].id, RunStatus.SUCCEEDED, result="ok"))
+    await timed(
+        "finish_run again (already finished)", counter, 5, lambda i: store.finish_run(made[i].id, RunStatus.FAILED)
+    )
+    await timed("get_run", counter, 10, lambda i: store.get_run(made[i].id))
+    await timed("list_runs", counter, 10, lambda i: store.list_runs(limit=20))
+    await timed(
+        "interrupt_unfinished (5 runs)", counter, 1, lambda i: store.interrupt_unfinished("bench", lambda o: True)
+    )
 
 
 async def bench_migrate(emulator: Emulator, messages: int) -> None:

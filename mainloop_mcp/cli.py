@@ -36,7 +36,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--store", help="Store URL (MAINLOOP_STORE)")
     stdio = sub.add_parser("stdio", help="Serve MCP over stdio (for Claude Desktop / Claude Code)")
     stdio.add_argument("--store", help="Store URL (MAINLOOP_STORE)")
-    migrate = sub.add_parser("migrate", help="Copy every thread and message to another store, then verify")
+    migrate = sub.add_parser(
+        "migrate", help="Copy every thread, message, summary and agent run to another store, then verify"
+    )
     migrate.add_argument(
         "--from", dest="source", required=True, help="Source store URL (sqlite:///... or bigquery://...)"
     )
@@ -88,8 +90,7 @@ async def _migrate(source_url: str, target_url: str) -> int:
     try:
         target = await open_store(target_url)
         try:
-            threads, messages = await copy_store(source, target)
-            print(f"copied {threads} threads and {messages} messages")
+            print((await copy_store(source, target)).line())
             before, after = await tally(side_of(source)), await tally(side_of(target))
         finally:
             await target.close()
@@ -98,7 +99,7 @@ async def _migrate(source_url: str, target_url: str) -> int:
     print(f"source {source_url.split('?')[0]}: {before.line()}")
     print(f"target {target_url.split('?')[0]}: {after.line()}")
     if before.same_as(after):
-        print("verified: the target holds exactly the source's threads and messages")
+        print("verified: the target holds exactly the source's threads, messages, summaries and agent runs")
         return 0
     print("MISMATCH: the target differs from the source (it held other data before?); nothing was deleted")
     return 1

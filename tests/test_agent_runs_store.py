@@ -5,23 +5,20 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Protocol
 
+import anyio
 import pytest
 
 from mainloop_mcp.errors import InvalidInput, NotFound
 from mainloop_mcp.model import NewAgentRun, NewThread, Order, Role, RunStatus, ThreadFilter, ThreadType
 from mainloop_mcp.store import Store
 from mainloop_mcp.store.base import AgentRunStore
-from tests.conftest import FakeClock, store_url_over
+from tests.conftest import FakeClock
 
 pytestmark = pytest.mark.anyio
 
 
 class RunsStore(Store, AgentRunStore, Protocol):
     pass
-
-
-# Backends that implement AgentRunStore; BigQuery creates the agent_runs table but not the methods yet.
-store_url = store_url_over(["sqlite"])
 
 
 @pytest.fixture
@@ -84,6 +81,23 @@ async def test_finish_posts_result_and_a_one_line_outcome_once(runs: RunsStore, 
     assert [m.role for m in task] == [Role.USER, Role.AGENT] and task[1].content == "line one\nline two"
     outcome = (await runs.read_messages(parent)).messages
     assert [m.content for m in outcome] == [f"Agent run {run.id} ('Thing') succeeded: line one"]
+
+
+async def test_racing_finishes_count_once(runs: RunsStore) -> None:
+    parent = await _project(runs)
+    run = await runs.create_run(_new(parent))
+    ended: list[RunStatus] = []
+
+    async def finish(status: RunStatus) -> None:
+        ended.append((await runs.finish_run(run.id, status, result=status.value, error=status.value)).status)
+
+    async with anyio.create_task_group() as tg:
+        for status in (RunStatus.SUCCEEDED, RunStatus.CANCELLED, RunStatus.FAILED):
+            tg.start_soon(finish, status)
+    final = await runs.get_run(run.id)
+    assert ended == [final.status] * 3  # every caller gets the one finish that counted
+    assert len((await runs.read_messages(parent)).messages) == 1
+    assert [m.role for m in (await runs.read_messages(run.thread_id)).messages] == [Role.AGENT, Role.USER]
 
 
 async def test_finish_needs_a_final_status(runs: RunsStore) -> None:

@@ -10,12 +10,9 @@ from mainloop_mcp.errors import InvalidInput, NotFound
 from mainloop_mcp.model import Granularity, NewMessage, NewSummary, NewThread, ThreadType
 from mainloop_mcp.store import Store
 from mainloop_mcp.store.base import MemoryStore, memory_store
-from tests.conftest import store_url_over
 
 pytestmark = pytest.mark.anyio
 
-# Backends that keep summaries and a search index; BigQuery has the table but not the methods yet.
-store_url = store_url_over(["sqlite"])
 
 DAY = datetime(2026, 11, 20, tzinfo=UTC)
 
@@ -107,6 +104,25 @@ async def test_count_messages_per_range_and_span(mem: MemoryStore) -> None:
     assert await mem.message_span(t) == (DAY + timedelta(hours=1), DAY + timedelta(hours=73))
     with pytest.raises(NotFound):
         await mem.count_messages("thr_nope", [(DAY, DAY + timedelta(days=1))])
+    with pytest.raises(NotFound):
+        await mem.message_span("thr_nope")
+    with pytest.raises(NotFound):
+        await mem.get_summaries("thr_nope", Granularity.DAY, DAY, DAY + timedelta(days=1))
+
+
+async def test_an_appended_batch_marks_only_the_summaries_it_lands_in_stale(mem: MemoryStore) -> None:
+    t, other = await thread(mem), await thread(mem, "Other")
+    days = [DAY + timedelta(days=d) for d in range(3)]
+    await mem.put_summaries([summary(t, start=d) for d in days] + [summary(other)])
+    batch = [
+        NewMessage(thread_id=t, content="first day", created_at=DAY),  # period_start is inclusive
+        NewMessage(thread_id=t, content="third day", created_at=days[2] + timedelta(hours=5)),
+        NewMessage(thread_id=other, content="next to it", created_at=DAY + timedelta(days=1)),  # end is exclusive
+    ]
+    assert await mem.append_messages(batch) == 3
+    stale = [s.stale for s in await mem.get_summaries(t, Granularity.DAY, DAY, DAY + timedelta(days=3))]
+    assert stale == [True, False, True]
+    assert not (await mem.get_summaries(other, Granularity.DAY, DAY, DAY + timedelta(days=1)))[0].stale
 
 
 async def test_search_finds_messages_and_summaries_best_first(mem: MemoryStore) -> None:

@@ -1,4 +1,4 @@
-"""`mainloop migrate`: sqlite -> bigquery -> sqlite keeps every thread and message, verifiably."""
+"""`mainloop migrate`: sqlite -> bigquery -> sqlite keeps every thread, message, summary and agent run, verifiably."""
 
 from __future__ import annotations
 
@@ -10,8 +10,20 @@ import anyio
 import pytest
 
 from mainloop_mcp.cli import main
-from mainloop_mcp.model import NewMessage, NewThread, Order, Role, ThreadFilter, ThreadType
+from mainloop_mcp.model import (
+    Granularity,
+    NewAgentRun,
+    NewMessage,
+    NewSummary,
+    NewThread,
+    Order,
+    Role,
+    RunStatus,
+    ThreadFilter,
+    ThreadType,
+)
 from mainloop_mcp.store import open_store
+from mainloop_mcp.store.base import AgentRunStore, SummaryStore
 from tests.bq_emulator import Emulator
 from tests.conftest import FakeClock, sqlite_url
 
@@ -41,8 +53,36 @@ async def seed(url: str) -> dict[str, list[str]]:
                 for i in range(3)
             ]
         )
+        assert isinstance(store, AgentRunStore) and isinstance(store, SummaryStore)
+        run = await store.create_run(
+            NewAgentRun(
+                parent_thread_id=garden.id, title="Agent", prompt="dig", work_folder="/w", runner="local", owner="o"
+            )
+        )
+        await store.finish_run(run.id, RunStatus.SUCCEEDED, result="dug")
+        await store.create_run(  # still queued: copied as it is
+            NewAgentRun(
+                parent_thread_id=garden.id, title="Later", prompt="rake", work_folder="/w", runner="k8s", owner="o"
+            )
+        )
+        day = clock.now.replace(hour=0, minute=0, second=0, microsecond=0)
+        await store.put_summaries(
+            [
+                NewSummary(
+                    thread_id=garden.id,
+                    granularity=Granularity.DAY,
+                    period_start=day - timedelta(days=d),
+                    period_end=day - timedelta(days=d - 1),
+                    content=f"summary ✓ {d}",
+                    source_message_count=1 if d == 0 else 5,  # the second is stored stale
+                    token_count=3,
+                    summariser="test",
+                )
+                for d in (0, 1)
+            ]
+        )
         result = {}
-        for thread_id in (main_id, garden.id, task.id, old.id):
+        for thread_id in (main_id, garden.id, task.id, old.id, run.thread_id):
             page = await store.read_messages(thread_id, order=Order.OLDEST, limit=100)
             result[thread_id] = [m.content for m in page.messages]
         return result
@@ -56,7 +96,7 @@ def migrate(source: str, target: str, capsys: pytest.CaptureFixture[str]) -> tup
 
 
 def sums(out: str) -> list[str]:
-    return re.findall(r"(\d+ threads \(sha256 sum \w+\), \d+ messages \(sha256 sum \w+\))", out)
+    return re.findall(r": (\d+ threads .*agent runs \(sha256 sum \w+\))", out)
 
 
 def test_round_trip_sqlite_bigquery_sqlite(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -67,10 +107,11 @@ def test_round_trip_sqlite_bigquery_sqlite(tmp_path: Path, capsys: pytest.Captur
 
     code, out = migrate(first, bq, capsys)
     assert code == 0, out
-    assert "copied 4 threads and 8 messages" in out  # main replaces the target's own empty main
+    # main replaces the target's own empty main; two runs bring two task threads and four messages
+    assert "copied 6 threads and 12 messages, 2 summaries and 2 agent runs" in out
     source_sum, target_sum = sums(out)
     assert source_sum == target_sum
-    assert source_sum.startswith("4 threads") and ", 8 messages" in source_sum
+    assert source_sum.startswith("6 threads") and ", 12 messages" in source_sum and ", 2 agent runs" in source_sum
 
     code, out = migrate(bq, back, capsys)
     assert code == 0, out
@@ -83,11 +124,17 @@ def test_round_trip_sqlite_bigquery_sqlite(tmp_path: Path, capsys: pytest.Captur
                 page = await store.read_messages(thread_id, order=Order.OLDEST, limit=100)
                 assert [m.content for m in page.messages] == contents
             archived = await store.list_threads(ThreadFilter(status=None))
-            assert len(archived.threads) == 4
+            assert len(archived.threads) == 6
+            assert isinstance(store, AgentRunStore) and isinstance(store, SummaryStore)
+            runs = (await store.list_runs()).runs
+            assert [(r.title, r.status, r.result) for r in runs] == [
+                ("Later", RunStatus.QUEUED, None),
+                ("Agent", RunStatus.SUCCEEDED, "dug"),
+            ]
             garden = next(t for t in archived.threads if t.title == "Garden")
             replay = await store.post_message(NewMessage(thread_id=garden.id, content="same-1", idempotency_key="k1"))
             assert replay.content == "same-1"
-            assert len((await store.read_messages(garden.id, limit=100)).messages) == 6
+            assert len((await store.read_messages(garden.id, limit=100)).messages) == 7  # 6 + the outcome line
         finally:
             await store.close()
 
@@ -101,7 +148,7 @@ def test_second_run_copies_nothing_and_still_verifies(tmp_path: Path, capsys: py
     assert migrate(source, target, capsys)[0] == 0
     code, out = migrate(source, target, capsys)
     assert code == 0, out
-    assert "copied 0 threads and 0 messages" in out
+    assert "copied 0 threads and 0 messages, 0 summaries and 0 agent runs" in out
     assert "verified" in out
 
 

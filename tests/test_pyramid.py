@@ -20,16 +20,12 @@ from mainloop_mcp.memory.zoom import zoom
 from mainloop_mcp.model import Granularity, NewMessage, NewThread, Order, Role, ThreadType
 from mainloop_mcp.store import Store
 from mainloop_mcp.store.base import memory_store
-from tests.conftest import FakeClock, store_url_over
+from tests.conftest import FakeClock
 
 pytestmark = pytest.mark.anyio
 
 UTC_ZONE = ZoneInfo("UTC")
 TOPICS = ["irrigation pump", "seed order", "compost heap", "tomato blight", "rain barrel", "fence repair"]
-
-
-# The pyramid needs a MemoryStore; BigQuery keeps no summaries yet.
-store_url = store_url_over(["sqlite"])
 
 
 @pytest.fixture

@@ -41,6 +41,11 @@ async def test_hub_serves_threads_from_bigquery(tmp_path: Path) -> None:
             assert [m["content"] for m in page["messages"]] == ["on BigQuery"]
             bad = await client.call_tool("read_messages", {"thread_id": "thr_nope"})
             assert bad.is_error
+            # the memory tools need the SummaryStore and SearchIndex, which BigQuery keeps too
+            context = await call(client, "get_context", thread_id=project["id"], token_budget=1000)
+            assert [i["content"] for i in context["items"]] == ["on BigQuery"]
+            found = await call(client, "search", query="bigquery")
+            assert [(m["kind"], m["snippet"]) for m in found["matches"]] == [("message", "on [BigQuery]")]
     finally:
         stop_hub(hub)
     restarted = start_hub(tmp_path, env={"MAINLOOP_STORE": url})  # same dataset: the data is still there

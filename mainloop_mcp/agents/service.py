@@ -24,8 +24,7 @@ from mainloop_mcp.config import Settings
 from mainloop_mcp.errors import Conflict
 from mainloop_mcp.model import AgentRun, AgentRunPage, Message, NewAgentRun, NewMessage, Role, RunStatus
 from mainloop_mcp.store import Store
-from mainloop_mcp.store.base import AgentRunStore
-from mainloop_mcp.store.sqlite_runs import clip
+from mainloop_mcp.store.base import AgentRunStore, clip
 
 log = logging.getLogger(__name__)
 

@@ -15,6 +15,7 @@ from typing import Any, Protocol, cast, runtime_checkable
 
 from mainloop_mcp.errors import Conflict, InvalidInput, MainloopError
 from mainloop_mcp.model import (
+    MAX_CONTENT_BYTES,
     MAX_PAGE_SIZE,
     AgentRun,
     AgentRunPage,
@@ -79,7 +80,7 @@ class Store(Protocol):
 class AgentRunStore(Protocol):
     """Persistence for sub-agent runs. A run and its task thread are born together and end together.
 
-    Kept apart from `Store` so a backend can hold threads without agents; SqliteStore implements both.
+    Kept apart from `Store` so a backend can hold threads without agents; SqliteStore and BigQueryStore implement it.
     """
 
     async def create_run(self, new: NewAgentRun) -> AgentRun:
@@ -124,6 +125,24 @@ def outcome_line(run: AgentRun) -> str:
     if len(first) > 160:
         first = first[:157] + "..."
     return f"Agent run {run.id} ({run.title!r}) {run.status.value}" + (f": {first}" if first else "")
+
+
+TRUNCATION_NOTE = "\n\n[... output truncated: it was {size:,} bytes; the message limit is 1 MiB]"
+
+
+def clip(text: str, limit: int = MAX_CONTENT_BYTES - 200) -> str:
+    """Fit text into one message: keep the head and say how much was cut."""
+    raw = text.encode("utf-8")
+    if len(raw) <= limit:
+        return text
+    return raw[:limit].decode("utf-8", errors="ignore") + TRUNCATION_NOTE.format(size=len(raw))
+
+
+def report(run: AgentRun) -> str:
+    """What a task thread gets when its run ends: the agent's answer, or what went wrong."""
+    if run.status is RunStatus.SUCCEEDED:
+        return clip(run.result or "(the agent returned no text)")
+    return clip(f"Agent run {run.status.value}: {run.error or 'no detail'}")
 
 
 def check_finish(status: RunStatus) -> None:

@@ -3,9 +3,12 @@
 Messages are partitioned by DATE(created_at) and clustered by thread_id, so reading one
 thread's recent messages scans only that thread's blocks in the recent partitions. Each write
 is one DML statement (atomic in BigQuery); appends are MERGEs on the idempotency key, so a
-replayed post never doubles. The one exception to "one statement per write": a new message
-also bumps its thread's updated_at in a second UPDATE (BigQuery DML touches one table per
-statement); if the process dies between the two, updated_at lags until the next message.
+replayed post never doubles. A new message is followed by two more statements, run at the same
+time (BigQuery DML touches one table per statement): an UPDATE bumping its thread's updated_at
+and an UPDATE marking the summaries covering it stale. If the process dies after the MERGE,
+updated_at lags until the thread's next message and a covering summary stays fresh until the
+next message in its period. Summaries and search live in bigquery_memory.py, agent runs in
+bigquery_runs.py.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ import threading
 import time
 from datetime import datetime
 from typing import Any
+
+import anyio
 
 from mainloop_mcp.errors import InvalidInput, NotFound
 from mainloop_mcp.model import (
@@ -42,14 +47,16 @@ from mainloop_mcp.store.base import (
     same_message,
 )
 from mainloop_mcp.store.bigquery_client import BigQueryClient, array, scalar, struct_array
+from mainloop_mcp.store.bigquery_memory import BigQueryMemory
 from mainloop_mcp.store.bigquery_rows import (
     MESSAGE_COLUMNS,
     THREAD_COLUMNS,
     message_from_row,
     thread_from_row,
 )
+from mainloop_mcp.store.bigquery_runs import BigQueryAgentRuns
 from mainloop_mcp.store.bigquery_schema import BigQueryTarget
-from mainloop_mcp.store.bigquery_search import search_index_ddl, search_messages
+from mainloop_mcp.store.bigquery_search import SEARCHED_TABLES, search_index_ddl
 from mainloop_mcp.store.timestamps import from_micros, to_micros
 
 
@@ -66,8 +73,10 @@ class _Sequencer:
             return self._last
 
 
-class BigQueryStore:
-    """Store on one BigQuery dataset. Open with `await BigQueryStore.open("bigquery://project/dataset")`."""
+class BigQueryStore(BigQueryMemory, BigQueryAgentRuns):
+    """Store, SummaryStore, SearchIndex and AgentRunStore on one BigQuery dataset.
+
+    Open with `await BigQueryStore.open("bigquery://project/dataset")`."""
 
     def __init__(self, bq: BigQueryClient, clock: Clock) -> None:
         self.bq = bq
@@ -81,7 +90,8 @@ class BigQueryStore:
         store = cls(await BigQueryClient.connect(BigQueryTarget.parse(url)), clock)
         try:
             if store.bq.target.search == "function":
-                await store.bq.dml(search_index_ddl(store.bq.target))
+                for table in SEARCHED_TABLES:
+                    await store.bq.dml(search_index_ddl(store.bq.target, table))
             await store._ensure_main()
         except BaseException:
             await store.close()
@@ -122,6 +132,12 @@ class BigQueryStore:
         return thread_from_row(rows[0])
 
     async def create_thread(self, new: NewThread) -> Thread:
+        thread = await self.new_thread(new)
+        await self.insert_thread(thread)
+        return thread
+
+    async def new_thread(self, new: NewThread) -> Thread:
+        """The thread `new` asks for, checked against the parent rules (one query), not yet stored."""
         rows = await self.bq.rows(
             f"SELECT {THREAD_COLUMNS} FROM {self._threads} WHERE thread_type = 'main' OR id = @parent"
             " ORDER BY created_at, id",
@@ -132,32 +148,32 @@ class BigQueryStore:
         parent = next((t for t in found if t.id == new.parent_id), None)
         if new.parent_id is not None and parent is None:
             raise NotFound(f"no thread with id {new.parent_id!r}; list_threads shows the ids that exist")
-        parent_id = resolve_parent(new, parent, main)
-        now = self._clock()
-        thread = Thread(
+        now = from_micros(self._now())
+        return Thread(
             id=new_id("thr"),
-            parent_id=parent_id,
+            parent_id=resolve_parent(new, parent, main),
             thread_type=new.thread_type,
             title=new.title,
             thread_context=new.thread_context,
             status=ThreadStatus.ACTIVE,
-            created_at=from_micros(to_micros(now)),
-            updated_at=from_micros(to_micros(now)),
+            created_at=now,
+            updated_at=now,
         )
+
+    async def insert_thread(self, thread: Thread) -> None:
         await self.bq.dml(
             f"INSERT INTO {self._threads} (id, parent_id, thread_type, title, thread_context, status, created_at,"
             " updated_at) VALUES (@id, @parent, @type, @title, @context, 'active', TIMESTAMP_MICROS(@now),"
             " TIMESTAMP_MICROS(@now))",
             [
                 scalar("id", "STRING", thread.id),
-                scalar("parent", "STRING", parent_id),
-                scalar("type", "STRING", new.thread_type.value),
-                scalar("title", "STRING", new.title),
-                scalar("context", "STRING", new.thread_context),
-                scalar("now", "INT64", to_micros(now)),
+                scalar("parent", "STRING", thread.parent_id),
+                scalar("type", "STRING", thread.thread_type.value),
+                scalar("title", "STRING", thread.title),
+                scalar("context", "STRING", thread.thread_context),
+                scalar("now", "INT64", to_micros(thread.created_at)),
             ],
         )
-        return thread
 
     async def list_threads(self, where: ThreadFilter, limit: int = 50, cursor: str | None = None) -> ThreadPage:
         check_limit(limit)
@@ -250,6 +266,19 @@ class BigQueryStore:
             " S.idempotency_key, PARSE_JSON(S.metadata))"
         )
 
+    async def after_insert(self, messages: list[Message]) -> None:
+        """What SQLite does by trigger and in the same transaction: bump each thread's updated_at and mark
+        the summaries covering the new messages stale. Two statements on two tables, run at once."""
+        latest: dict[str, int] = {}
+        for m in messages:
+            latest[m.thread_id] = max(latest.get(m.thread_id, 0), to_micros(m.created_at))
+        try:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(self._touch_threads, latest)
+                tg.start_soon(self.mark_stale, {(m.thread_id, to_micros(m.created_at)) for m in messages})
+        except BaseExceptionGroup as group:  # callers and the edge expect the plain error, not a group
+            raise group.exceptions[0] from None
+
     async def _touch_threads(self, latest: dict[str, int]) -> None:
         await self.bq.dml(
             f"UPDATE {self._threads} T SET updated_at = GREATEST(T.updated_at, TIMESTAMP_MICROS(L.us))"
@@ -266,7 +295,7 @@ class BigQueryStore:
             [scalar(name, kind, value) for name, (kind, value) in row.items()],
         )
         if inserted:
-            await self._touch_threads({message.thread_id: to_micros(message.created_at)})
+            await self.after_insert([message])
             return message
         await self.get_thread(new.thread_id)  # NotFound, else the key was seen before
         rows = await self.bq.rows(
@@ -304,16 +333,17 @@ class BigQueryStore:
             fresh.append(message)
         if not fresh:
             return 0
-        rows = [self.message_row(m) for m in fresh]
+        inserted = await self.insert_messages(fresh)
+        await self.after_insert(fresh)
+        return inserted
+
+    async def insert_messages(self, messages: list[Message]) -> int:
+        """One MERGE inserting the messages whose idempotency key is new; returns how many it inserted."""
+        rows = [self.message_row(m) for m in messages]
         columns = ", ".join(f"r.{name}" for name in rows[0])
-        inserted = await self.bq.dml(
+        return await self.bq.dml(
             self.merge_messages_sql(f"SELECT {columns} FROM UNNEST(@rows) r"), [struct_array("rows", rows)]
         )
-        latest: dict[str, int] = {}
-        for m in fresh:
-            latest[m.thread_id] = max(latest.get(m.thread_id, 0), to_micros(m.created_at))
-        await self._touch_threads(latest)
-        return inserted
 
     async def read_messages(
         self,
@@ -357,21 +387,6 @@ class BigQueryStore:
             encode_cursor(f"messages:{order.value}", [rows[-1]["created_us"], rows[-1]["seq"]]) if more else None
         )
         return MessagePage(messages=[message_from_row(r) for r in rows], next_cursor=next_cursor)
-
-    async def search_messages(
-        self,
-        terms: list[str],
-        *,
-        match_any: bool = False,
-        thread_ids: list[str] | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        limit: int = 20,
-    ) -> list[tuple[Message, float]]:
-        """Full-text search (SEARCH() or the REGEXP fallback, per the URL's search= option)."""
-        return await search_messages(
-            self.bq, terms, match_any=match_any, thread_ids=thread_ids, since=since, until=until, limit=limit
-        )
 
     async def close(self) -> None:
         await self.bq.close()

@@ -162,7 +162,9 @@ def _ensure_dataset(client: bigquery.Client, target: BigQueryTarget) -> str:
 
 
 def _ensure_tables(client: bigquery.Client, target: BigQueryTarget) -> None:
-    """Create the tables that are missing; existing tables are left as they are (idempotent)."""
+    """Create the tables that are missing and add columns an existing table lacks (idempotent).
+
+    `create_table(exists_ok=True)` hands back the existing table, so the check costs no extra call."""
     for name, (schema, partition_column, clustering) in table_specs().items():
         table = bigquery.Table(f"{target.project}.{target.dataset}.{name}", schema=schema)
         if partition_column:
@@ -170,4 +172,10 @@ def _ensure_tables(client: bigquery.Client, target: BigQueryTarget) -> None:
                 type_=bigquery.TimePartitioningType.DAY, field=partition_column
             )
         table.clustering_fields = clustering
-        client.create_table(table, exists_ok=True, timeout=target.timeout)
+        existing = client.create_table(table, exists_ok=True, timeout=target.timeout)
+        have = {f.name for f in existing.schema}
+        for field in (f for f in schema if f.name not in have):
+            # DDL rather than a schema patch (the emulator records a patched schema but never adds the
+            # column), one column per statement (the emulator runs one ALTER command per statement).
+            ddl = f"ALTER TABLE {target.table(name)} ADD COLUMN IF NOT EXISTS {field.name} {field.field_type}"
+            client.query(ddl, timeout=target.timeout).result(timeout=target.timeout)

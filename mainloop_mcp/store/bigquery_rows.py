@@ -9,7 +9,17 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from mainloop_mcp.model import Message, Role, Thread, ThreadStatus, ThreadType
+from mainloop_mcp.model import (
+    AgentRun,
+    Granularity,
+    Message,
+    Role,
+    RunStatus,
+    Summary,
+    Thread,
+    ThreadStatus,
+    ThreadType,
+)
 from mainloop_mcp.store.timestamps import from_micros
 
 THREAD_COLUMNS = (
@@ -19,6 +29,16 @@ THREAD_COLUMNS = (
 MESSAGE_COLUMNS = (
     "id, thread_id, seq, role, content, UNIX_MICROS(created_at) AS created_us, idempotency_key,"
     " TO_JSON_STRING(metadata) AS metadata"
+)
+
+SUMMARY_COLUMNS = (
+    "id, thread_id, granularity, UNIX_MICROS(period_start) AS start_us, UNIX_MICROS(period_end) AS end_us,"
+    " content, source_message_count, token_count, summariser, UNIX_MICROS(created_at) AS created_us, stale"
+)
+RUN_COLUMNS = (
+    "id, thread_id, parent_thread_id, title, prompt, work_folder, runner, status, result, error, external_id,"
+    " owner, UNIX_MICROS(created_at) AS created_us, UNIX_MICROS(started_at) AS started_us,"
+    " UNIX_MICROS(finished_at) AS finished_us"
 )
 
 
@@ -44,4 +64,40 @@ def message_from_row(row: dict[str, Any]) -> Message:
         created_at=from_micros(row["created_us"]),
         idempotency_key=row["idempotency_key"],
         metadata=json.loads(row["metadata"]) if row["metadata"] else {},
+    )
+
+
+def summary_from_row(row: dict[str, Any]) -> Summary:
+    return Summary(
+        id=row["id"],
+        thread_id=row["thread_id"],
+        granularity=Granularity(row["granularity"]),
+        period_start=from_micros(row["start_us"]),
+        period_end=from_micros(row["end_us"]),
+        content=row["content"],
+        source_message_count=row["source_message_count"],
+        token_count=row["token_count"],
+        summariser=row["summariser"],
+        created_at=from_micros(row["created_us"]),
+        stale=bool(row["stale"]),
+    )
+
+
+def run_from_row(row: dict[str, Any]) -> AgentRun:
+    return AgentRun(
+        id=row["id"],
+        thread_id=row["thread_id"],
+        parent_thread_id=row["parent_thread_id"],
+        title=row["title"],
+        prompt=row["prompt"],
+        work_folder=row["work_folder"],
+        runner=row["runner"],
+        status=RunStatus(row["status"]),
+        result=row["result"],
+        error=row["error"],
+        external_id=row["external_id"],
+        owner=row["owner"] or "",
+        created_at=from_micros(row["created_us"]),
+        started_at=None if row["started_us"] is None else from_micros(row["started_us"]),
+        finished_at=None if row["finished_us"] is None else from_micros(row["finished_us"]),
     )

@@ -18,7 +18,7 @@ URL_OPTIONS = {
     "location": "dataset location, e.g. US or EU (checked against an existing dataset; used to create a new one)",
     "endpoint": "API endpoint of a local emulator, e.g. http://127.0.0.1:9050 (anonymous credentials)",
     "timeout": "seconds each BigQuery call may take, retries included (default 60)",
-    "search": "function (default: SEARCH() and a search index) or like (REGEXP_CONTAINS; runs on the emulator)",
+    "search": "function (default: SEARCH() and search indexes) or like (words matched in plain SQL; emulator)",
 }
 SEARCH_MODES = ("function", "like")
 DEFAULT_LOCATION = "US"
@@ -79,9 +79,9 @@ class BigQueryTarget:
 def table_specs() -> dict[str, tuple[list[bigquery.SchemaField], str | None, list[str]]]:
     """name -> (schema, day-partition column, clustering columns).
 
-    `summaries` and `agent_runs` mirror the SQLite tables the memory and agents modules keep;
-    they are created here so a BigQuery deployment has them, and will be filled when those
-    modules get BigQuery implementations.
+    `summaries` and `agent_runs` mirror the SQLite tables of the memory and agents modules.
+    Columns added here later are added to an existing table at start-up (as NULLABLE, the
+    only kind BigQuery can add), so a dataset made by an older mainloop keeps working.
     """
     from google.cloud.bigquery import SchemaField as F
 
@@ -147,9 +147,12 @@ def table_specs() -> dict[str, tuple[list[bigquery.SchemaField], str | None, lis
                 F("result", "STRING"),
                 F("error", "STRING"),
                 F("external_id", "STRING"),
+                req("owner", "STRING"),
                 req("created_at", "TIMESTAMP"),
                 F("started_at", "TIMESTAMP"),
                 F("finished_at", "TIMESTAMP"),
+                # Set by interrupt_unfinished's one UPDATE so it can read back exactly the runs it ended.
+                F("finish_token", "STRING"),
             ],
             None,
             ["status", "parent_thread_id"],

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Any
 
 from mainloop_mcp.errors import Conflict
-from mainloop_mcp.model import Message, Thread
+from mainloop_mcp.model import AgentRun, Message, Summary, Thread
 from mainloop_mcp.store.bigquery import BigQueryStore
 from mainloop_mcp.store.bigquery_client import array, scalar, struct_array
 from mainloop_mcp.store.bigquery_rows import (
     MESSAGE_COLUMNS,
+    RUN_COLUMNS,
+    SUMMARY_COLUMNS,
     THREAD_COLUMNS,
     message_from_row,
+    run_from_row,
+    summary_from_row,
     thread_from_row,
 )
 from mainloop_mcp.store.timestamps import to_micros
@@ -93,6 +98,88 @@ class BigQuerySide:
             self.store.merge_messages_sql(f"SELECT {columns} FROM UNNEST(@rows) r", key="id"),
             [struct_array("rows", rows)],
         )
+
+    async def summaries(self) -> list[Summary]:
+        table = self.bq.target.table("summaries")
+        return [summary_from_row(r) for r in await self.bq.rows(f"SELECT {SUMMARY_COLUMNS} FROM {table}")]
+
+    async def runs(self) -> list[AgentRun]:
+        table = self.bq.target.table("agent_runs")
+        return [run_from_row(r) for r in await self.bq.rows(f"SELECT {RUN_COLUMNS} FROM {table}")]
+
+    async def put_summaries(self, summaries: list[Summary]) -> None:
+        rows: list[dict[str, tuple[str, Any]]] = [
+            {
+                "id": ("STRING", s.id),
+                "thread_id": ("STRING", s.thread_id),
+                "granularity": ("STRING", s.granularity.value),
+                "start_us": ("INT64", to_micros(s.period_start)),
+                "end_us": ("INT64", to_micros(s.period_end)),
+                "content": ("STRING", s.content),
+                "n": ("INT64", s.source_message_count),
+                "tokens": ("INT64", s.token_count),
+                "summariser": ("STRING", s.summariser),
+                "created_us": ("INT64", to_micros(s.created_at)),
+                "stale": ("BOOL", s.stale),
+            }
+            for s in summaries
+        ]
+        sql = (
+            f"MERGE {self.bq.target.table('summaries')} T USING (SELECT r.* FROM UNNEST(@rows) r) S ON T.id = S.id"
+            " WHEN NOT MATCHED THEN INSERT (id, thread_id, granularity, period_start, period_end, content,"
+            " source_message_count, token_count, summariser, created_at, stale) VALUES (S.id, S.thread_id,"
+            " S.granularity, TIMESTAMP_MICROS(S.start_us), TIMESTAMP_MICROS(S.end_us), S.content, S.n, S.tokens,"
+            " S.summariser, TIMESTAMP_MICROS(S.created_us), S.stale)"
+        )
+        await self._batched(sql, rows, [len(s.content.encode()) for s in summaries])
+
+    async def put_runs(self, runs: list[AgentRun]) -> None:
+        def us(t: datetime | None) -> int | None:
+            return None if t is None else to_micros(t)
+
+        rows: list[dict[str, tuple[str, Any]]] = [
+            {
+                "id": ("STRING", r.id),
+                "thread_id": ("STRING", r.thread_id),
+                "parent_thread_id": ("STRING", r.parent_thread_id),
+                "title": ("STRING", r.title),
+                "prompt": ("STRING", r.prompt),
+                "work_folder": ("STRING", r.work_folder),
+                "runner": ("STRING", r.runner),
+                "status": ("STRING", r.status.value),
+                "result": ("STRING", r.result),
+                "error": ("STRING", r.error),
+                "external_id": ("STRING", r.external_id),
+                "owner": ("STRING", r.owner),
+                "created_us": ("INT64", to_micros(r.created_at)),
+                "started_us": ("INT64", us(r.started_at)),
+                "finished_us": ("INT64", us(r.finished_at)),
+            }
+            for r in runs
+        ]
+        sql = (
+            f"MERGE {self.bq.target.table('agent_runs')} T USING (SELECT r.* FROM UNNEST(@rows) r) S ON T.id = S.id"
+            " WHEN NOT MATCHED THEN INSERT (id, thread_id, parent_thread_id, title, prompt, work_folder, runner,"
+            " status, result, error, external_id, owner, created_at, started_at, finished_at) VALUES (S.id,"
+            " S.thread_id, S.parent_thread_id, S.title, S.prompt, S.work_folder, S.runner, S.status, S.result,"
+            " S.error, S.external_id, S.owner, TIMESTAMP_MICROS(S.created_us), TIMESTAMP_MICROS(S.started_us),"
+            " TIMESTAMP_MICROS(S.finished_us))"
+        )
+        sizes = [len(r.prompt.encode()) + len((r.result or "").encode()) + len((r.error or "").encode()) for r in runs]
+        await self._batched(sql, rows, sizes)
+
+    async def _batched(self, sql: str, rows: list[dict[str, tuple[str, Any]]], sizes: list[int]) -> None:
+        """Run `sql` over @rows in requests of at most MAX_BATCH_BYTES (a single bigger row goes alone)."""
+        batch: list[dict[str, tuple[str, Any]]] = []
+        total = 0
+        for row, size in zip(rows, sizes, strict=True):
+            if batch and total + size + 200 > MAX_BATCH_BYTES:
+                await self.bq.dml(sql, [struct_array("rows", batch)])
+                batch, total = [], 0
+            batch.append(row)
+            total += size + 200
+        if batch:
+            await self.bq.dml(sql, [struct_array("rows", batch)])
 
     async def drop_empty_main(self, main_id: str) -> None:
         used = await self.bq.rows(

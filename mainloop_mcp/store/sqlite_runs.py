@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from mainloop_mcp.errors import NotFound
 from mainloop_mcp.model import (
-    MAX_CONTENT_BYTES,
     AgentRun,
     AgentRunPage,
     Message,
@@ -26,7 +25,7 @@ from mainloop_mcp.model import (
     ThreadType,
     new_id,
 )
-from mainloop_mcp.store.base import check_finish, check_limit, decode_cursor, encode_cursor, outcome_line
+from mainloop_mcp.store.base import check_finish, check_limit, decode_cursor, encode_cursor, outcome_line, report
 
 T = TypeVar("T")
 
@@ -55,8 +54,6 @@ AGENT_RUNS_MIGRATION = """
     CREATE INDEX agent_runs_parent ON agent_runs(parent_thread_id, created_at);
 """
 
-TRUNCATION_NOTE = "\n\n[... output truncated: it was {size:,} bytes; the message limit is 1 MiB]"
-
 
 def _dt(us: int | None) -> datetime | None:
     return None if us is None else datetime.fromtimestamp(us / 1_000_000, UTC)
@@ -80,21 +77,6 @@ def _run(row: sqlite3.Row) -> AgentRun:
         started_at=_dt(row["started_at"]),
         finished_at=_dt(row["finished_at"]),
     )
-
-
-def clip(text: str, limit: int = MAX_CONTENT_BYTES - 200) -> str:
-    """Fit text into one message: keep the head and say how much was cut."""
-    raw = text.encode("utf-8")
-    if len(raw) <= limit:
-        return text
-    return raw[:limit].decode("utf-8", errors="ignore") + TRUNCATION_NOTE.format(size=len(raw))
-
-
-def report(run: AgentRun) -> str:
-    """What a task thread gets when its run ends: the agent's answer, or what went wrong."""
-    if run.status is RunStatus.SUCCEEDED:
-        return clip(run.result or "(the agent returned no text)")
-    return clip(f"Agent run {run.status.value}: {run.error or 'no detail'}")
 
 
 class SqliteAgentRuns:

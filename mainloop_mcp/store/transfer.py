@@ -1,9 +1,12 @@
-"""Copy every thread and message from one store to another, keeping ids and times, and prove it.
+"""Copy every thread, message, summary and agent run from one store to another, keeping ids and times,
+and prove it.
 
 Each backend gets a small adapter that reads rows in post order and writes them as they are
 (no new ids, no clock). A checksum over canonical rows that does not depend on row order is
 computed on both sides, so `mainloop migrate` can print matching figures or say what differs.
-Copying is resumable: rows whose id is already in the target are skipped.
+Copying is resumable: rows whose id is already in the target are skipped. Summaries are copied
+after every message (a message landing in a summarised period would mark the summary stale) with
+their stale flag as it was; summaries and runs are read whole, since there are far fewer of them.
 """
 
 from __future__ import annotations
@@ -13,12 +16,15 @@ import json
 import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 from mainloop_mcp.errors import Conflict
-from mainloop_mcp.model import Message, Thread, ThreadType
+from mainloop_mcp.model import AgentRun, Message, Summary, Thread, ThreadType
 from mainloop_mcp.store.base import Store
 from mainloop_mcp.store.sqlite import SqliteStore
+from mainloop_mcp.store.sqlite_memory import _summary
+from mainloop_mcp.store.sqlite_runs import _run
 from mainloop_mcp.store.timestamps import from_micros, to_micros
 
 PAGE = 2000
@@ -40,6 +46,18 @@ class Side(Protocol):
 
     async def put_messages(self, messages: list[Message]) -> None: ...
 
+    async def summaries(self) -> list[Summary]: ...
+
+    async def runs(self) -> list[AgentRun]: ...
+
+    async def put_summaries(self, summaries: list[Summary]) -> None:
+        """Insert summaries as they are; ids the target already holds are skipped."""
+        ...
+
+    async def put_runs(self, runs: list[AgentRun]) -> None:
+        """Insert agent runs as they are; ids the target already holds are skipped."""
+        ...
+
     async def drop_empty_main(self, main_id: str) -> None:
         """Remove this store's main thread if it has no messages and no children (a fresh store's)."""
         ...
@@ -53,6 +71,10 @@ class Tally:
     messages: int = 0
     thread_sum: int = 0
     message_sum: int = 0
+    summaries: int = 0
+    runs: int = 0
+    summary_sum: int = 0
+    run_sum: int = 0
 
     def add_thread(self, t: Thread) -> None:
         row = [t.id, t.parent_id, t.thread_type.value, t.title, t.thread_context, t.status.value]
@@ -64,19 +86,24 @@ class Tally:
         self.messages += 1
         self.message_sum = (self.message_sum + _digest(row)) % 2**256
 
+    def add_summary(self, s: Summary) -> None:
+        self.summaries += 1
+        self.summary_sum = (self.summary_sum + _digest([s.model_dump(mode="json")])) % 2**256
+
+    def add_run(self, r: AgentRun) -> None:
+        self.runs += 1
+        self.run_sum = (self.run_sum + _digest([r.model_dump(mode="json")])) % 2**256
+
     def line(self) -> str:
         return (
             f"{self.threads} threads (sha256 sum {self.thread_sum:064x}), "
-            f"{self.messages} messages (sha256 sum {self.message_sum:064x})"
+            f"{self.messages} messages (sha256 sum {self.message_sum:064x}), "
+            f"{self.summaries} summaries (sha256 sum {self.summary_sum:064x}), "
+            f"{self.runs} agent runs (sha256 sum {self.run_sum:064x})"
         )
 
     def same_as(self, other: Tally) -> bool:
-        return (self.threads, self.messages, self.thread_sum, self.message_sum) == (
-            other.threads,
-            other.messages,
-            other.thread_sum,
-            other.message_sum,
-        )
+        return self == other
 
 
 def _digest(row: list[Any]) -> int:
@@ -91,6 +118,10 @@ async def tally(side: Side) -> Tally:
     async for page in side.messages():
         for m in page:
             result.add_message(m)
+    for s in await side.summaries():
+        result.add_summary(s)
+    for r in await side.runs():
+        result.add_run(r)
     return result
 
 
@@ -105,8 +136,22 @@ def side_of(store: Store) -> Side:
     raise TypeError(f"no transfer adapter for {type(store).__name__}")
 
 
-async def copy_store(source: Store, target: Store) -> tuple[int, int]:
-    """Copy what the target lacks; returns (threads copied, messages copied)."""
+@dataclass
+class Copied:
+    threads: int = 0
+    messages: int = 0
+    summaries: int = 0
+    runs: int = 0
+
+    def line(self) -> str:
+        return (
+            f"copied {self.threads} threads and {self.messages} messages, "
+            f"{self.summaries} summaries and {self.runs} agent runs"
+        )
+
+
+async def copy_store(source: Store, target: Store) -> Copied:
+    """Copy what the target lacks; returns how many rows of each kind were copied."""
     src, dst = side_of(source), side_of(target)
     source_main, target_main = await source.main_thread(), await target.main_thread()
     if source_main.id != target_main.id:
@@ -115,14 +160,23 @@ async def copy_store(source: Store, target: Store) -> tuple[int, int]:
     threads = sorted(await src.threads(), key=lambda t: (TYPE_ORDER[t.thread_type], t.created_at, t.id))
     new_threads = [t for t in threads if t.id not in have]
     await dst.put_threads(new_threads)
-    copied = 0
+    copied = Copied(threads=len(new_threads))
     async for page in src.messages():
         present = await dst.message_ids([m.id for m in page])
         fresh = [m for m in page if m.id not in present]
         if fresh:
             await dst.put_messages(fresh)
-            copied += len(fresh)
-    return len(new_threads), copied
+            copied.messages += len(fresh)
+    have_summaries = {s.id for s in await dst.summaries()}
+    summaries = [s for s in await src.summaries() if s.id not in have_summaries]
+    if summaries:
+        await dst.put_summaries(summaries)
+    have_runs = {r.id for r in await dst.runs()}
+    runs = [r for r in await src.runs() if r.id not in have_runs]
+    if runs:
+        await dst.put_runs(runs)
+    copied.summaries, copied.runs = len(summaries), len(runs)
+    return copied
 
 
 def _thread_row(row: sqlite3.Row) -> Thread:
@@ -217,6 +271,71 @@ class SqliteSide:
             lambda c: c.executemany(
                 "INSERT INTO messages (id, thread_id, role, content, created_at, idempotency_key, metadata)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                values,
+            )
+        )
+
+    async def summaries(self) -> list[Summary]:
+        return [_summary(r) for r in await self.store.run(lambda c: c.execute("SELECT * FROM summaries").fetchall())]
+
+    async def runs(self) -> list[AgentRun]:
+        return [_run(r) for r in await self.store.run(lambda c: c.execute("SELECT * FROM agent_runs").fetchall())]
+
+    async def put_summaries(self, summaries: list[Summary]) -> None:
+        values = [
+            (
+                s.id,
+                s.thread_id,
+                s.granularity.value,
+                to_micros(s.period_start),
+                to_micros(s.period_end),
+                s.content,
+                s.source_message_count,
+                s.token_count,
+                s.summariser,
+                to_micros(s.created_at),
+                int(s.stale),
+            )
+            for s in summaries
+        ]
+        await self.store.run(
+            lambda c: c.executemany(
+                "INSERT INTO summaries (id, thread_id, granularity, period_start, period_end, content,"
+                " source_message_count, token_count, summariser, created_at, stale)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                values,
+            )
+        )
+
+    async def put_runs(self, runs: list[AgentRun]) -> None:
+        def us(t: datetime | None) -> int | None:
+            return None if t is None else to_micros(t)
+
+        values = [
+            (
+                r.id,
+                r.thread_id,
+                r.parent_thread_id,
+                r.title,
+                r.prompt,
+                r.work_folder,
+                r.runner,
+                r.status.value,
+                r.result,
+                r.error,
+                r.external_id,
+                r.owner,
+                to_micros(r.created_at),
+                us(r.started_at),
+                us(r.finished_at),
+            )
+            for r in runs
+        ]
+        await self.store.run(
+            lambda c: c.executemany(
+                "INSERT INTO agent_runs (id, thread_id, parent_thread_id, title, prompt, work_folder, runner, status,"
+                " result, error, external_id, owner, created_at, started_at, finished_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 values,
             )
         )
