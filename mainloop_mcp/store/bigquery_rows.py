@@ -20,7 +20,7 @@ from mainloop_mcp.model import (
     ThreadStatus,
     ThreadType,
 )
-from mainloop_mcp.store.timestamps import from_micros
+from mainloop_mcp.store.timestamps import from_micros, maybe_from_micros
 
 THREAD_COLUMNS = (
     "id, parent_id, thread_type, title, thread_context, status,"
@@ -98,6 +98,6 @@ def run_from_row(row: dict[str, Any]) -> AgentRun:
         external_id=row["external_id"],
         owner=row["owner"] or "",
         created_at=from_micros(row["created_us"]),
-        started_at=None if row["started_us"] is None else from_micros(row["started_us"]),
-        finished_at=None if row["finished_us"] is None else from_micros(row["finished_us"]),
+        started_at=maybe_from_micros(row["started_us"]),
+        finished_at=maybe_from_micros(row["finished_us"]),
     )

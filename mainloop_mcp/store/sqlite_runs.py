@@ -8,7 +8,6 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from mainloop_mcp.errors import NotFound
@@ -26,6 +25,7 @@ from mainloop_mcp.model import (
     new_id,
 )
 from mainloop_mcp.store.base import check_finish, check_limit, decode_cursor, encode_cursor, outcome_line, report
+from mainloop_mcp.store.timestamps import from_micros, maybe_from_micros
 
 T = TypeVar("T")
 
@@ -55,10 +55,6 @@ AGENT_RUNS_MIGRATION = """
 """
 
 
-def _dt(us: int | None) -> datetime | None:
-    return None if us is None else datetime.fromtimestamp(us / 1_000_000, UTC)
-
-
 def _run(row: sqlite3.Row) -> AgentRun:
     return AgentRun(
         id=row["id"],
@@ -73,9 +69,9 @@ def _run(row: sqlite3.Row) -> AgentRun:
         error=row["error"],
         external_id=row["external_id"],
         owner=row["owner"],
-        created_at=datetime.fromtimestamp(row["created_at"] / 1_000_000, UTC),
-        started_at=_dt(row["started_at"]),
-        finished_at=_dt(row["finished_at"]),
+        created_at=from_micros(row["created_at"]),
+        started_at=maybe_from_micros(row["started_at"]),
+        finished_at=maybe_from_micros(row["finished_at"]),
     )
 
 

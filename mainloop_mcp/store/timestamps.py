@@ -11,3 +11,7 @@ def to_micros(t: datetime) -> int:
 
 def from_micros(us: int) -> datetime:
     return datetime.fromtimestamp(us / 1_000_000, UTC)
+
+
+def maybe_from_micros(us: int | None) -> datetime | None:
+    return None if us is None else from_micros(us)
