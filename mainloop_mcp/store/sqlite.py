@@ -311,7 +311,15 @@ class SqliteStore(SqliteMemory, SqliteAgentRuns):
             created = to_micros(new.created_at) if new.created_at else self._now()
             message_id = new_id("msg")
             rows.append(
-                (message_id, new.thread_id, new.role.value, new.content, created, key, json.dumps(new.metadata))
+                (
+                    message_id,
+                    new.thread_id,
+                    new.role.value,
+                    new.content,
+                    created,
+                    key,
+                    json.dumps(new.metadata) if new.metadata else "{}",
+                )
             )
             outcome.append(message_id)
         if not rows:
