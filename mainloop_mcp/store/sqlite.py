@@ -25,7 +25,6 @@ from mainloop_mcp.model import (
     NewMessage,
     NewThread,
     Order,
-    Role,
     Thread,
     ThreadFilter,
     ThreadPage,
@@ -43,9 +42,10 @@ from mainloop_mcp.store.base import (
     resolve_parent,
     same_message,
 )
+from mainloop_mcp.store.rows import message_from_row, thread_from_row
 from mainloop_mcp.store.sqlite_memory import MEMORY_MIGRATION, SqliteMemory
 from mainloop_mcp.store.sqlite_runs import AGENT_RUNS_MIGRATION, SqliteAgentRuns
-from mainloop_mcp.store.timestamps import from_micros, to_micros
+from mainloop_mcp.store.timestamps import to_micros
 
 T = TypeVar("T")
 
@@ -97,31 +97,6 @@ MIGRATIONS: list[str] = [
 def path_from_url(url: str) -> Path:
     """`sqlite:///relative.db` or `sqlite:////abs/path.db` -> a filesystem path."""
     return Path(url.removeprefix("sqlite:///")).expanduser()
-
-
-def _thread(row: sqlite3.Row) -> Thread:
-    return Thread(
-        id=row["id"],
-        parent_id=row["parent_id"],
-        thread_type=ThreadType(row["thread_type"]),
-        title=row["title"],
-        thread_context=row["thread_context"],
-        status=ThreadStatus(row["status"]),
-        created_at=from_micros(row["created_at"]),
-        updated_at=from_micros(row["updated_at"]),
-    )
-
-
-def _message(row: sqlite3.Row) -> Message:
-    return Message(
-        id=row["id"],
-        thread_id=row["thread_id"],
-        role=Role(row["role"]),
-        content=row["content"],
-        created_at=from_micros(row["created_at"]),
-        idempotency_key=row["idempotency_key"],
-        metadata=json.loads(row["metadata"]),
-    )
 
 
 class SqliteStore(SqliteMemory, SqliteAgentRuns):
@@ -196,13 +171,13 @@ class SqliteStore(SqliteMemory, SqliteAgentRuns):
                     (new_id("thr"), now, now),
                 )
                 row = c.execute("SELECT * FROM threads WHERE thread_type = 'main'").fetchone()
-            return _thread(row)
+            return thread_from_row(row)
 
     def _get_thread(self, thread_id: str) -> Thread:
         row = self._conn.execute("SELECT * FROM threads WHERE id = ?", (thread_id,)).fetchone()
         if row is None:
             raise NotFound(f"no thread with id {thread_id!r}; list_threads shows the ids that exist")
-        return _thread(row)
+        return thread_from_row(row)
 
     async def main_thread(self) -> Thread:
         return await self._run(self._ensure_main)
@@ -219,7 +194,7 @@ class SqliteStore(SqliteMemory, SqliteAgentRuns):
 
     def _create_thread_in(self, c: sqlite3.Connection, new: NewThread) -> Thread:
         """Insert a thread inside the caller's transaction (agent runs create theirs with the run)."""
-        main = _thread(c.execute("SELECT * FROM threads WHERE thread_type = 'main'").fetchone())
+        main = thread_from_row(c.execute("SELECT * FROM threads WHERE thread_type = 'main'").fetchone())
         parent = self._get_thread(new.parent_id) if new.parent_id is not None else None
         parent_id = resolve_parent(new, parent, main)
         now, thread_id = self._now(), new_id("thr")
@@ -255,7 +230,7 @@ class SqliteStore(SqliteMemory, SqliteAgentRuns):
             more = len(rows) > limit
             rows = rows[:limit]
             next_cursor = encode_cursor("threads", [rows[-1]["created_at"], rows[-1]["id"]]) if more else None
-            return ThreadPage(threads=[_thread(r) for r in rows], next_cursor=next_cursor)
+            return ThreadPage(threads=[thread_from_row(r) for r in rows], next_cursor=next_cursor)
 
         return await self._run(query)
 
@@ -298,7 +273,7 @@ class SqliteStore(SqliteMemory, SqliteAgentRuns):
             if key is not None:
                 row = c.execute("SELECT * FROM messages WHERE idempotency_key = ?", (key,)).fetchone()
                 if row is not None:
-                    outcome.append(same_message(_message(row), new))
+                    outcome.append(same_message(message_from_row(row), new))
                     continue
                 if key in keys_in_batch:
                     # Same key twice in one batch: keep the first, refuse a different second.
@@ -348,7 +323,7 @@ class SqliteStore(SqliteMemory, SqliteAgentRuns):
                 outcome = self._insert(c, [new])[0]
                 if isinstance(outcome, Message):
                     return outcome
-                return _message(c.execute("SELECT * FROM messages WHERE id = ?", (outcome,)).fetchone())
+                return message_from_row(c.execute("SELECT * FROM messages WHERE id = ?", (outcome,)).fetchone())
 
         return await self._run(post)
 
@@ -399,7 +374,7 @@ class SqliteStore(SqliteMemory, SqliteAgentRuns):
             next_cursor = (
                 encode_cursor(f"messages:{order.value}", [rows[-1]["created_at"], rows[-1]["seq"]]) if more else None
             )
-            return MessagePage(messages=[_message(r) for r in rows], next_cursor=next_cursor)
+            return MessagePage(messages=[message_from_row(r) for r in rows], next_cursor=next_cursor)
 
         return await self._run(query)
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from mainloop_mcp.model import Granularity, NewSummary, SearchHit, Summary, Thread, new_id
 from mainloop_mcp.store.base import check_limit, check_time_range
+from mainloop_mcp.store.rows import summary_from_row
 from mainloop_mcp.store.timestamps import from_micros, to_micros
 
 T = TypeVar("T")
@@ -60,22 +61,6 @@ MEMORY_MIGRATION = """
 """
 
 SNIPPET_TOKENS = 16
-
-
-def _summary(row: sqlite3.Row) -> Summary:
-    return Summary(
-        id=row["id"],
-        thread_id=row["thread_id"],
-        granularity=Granularity(row["granularity"]),
-        period_start=from_micros(row["period_start"]),
-        period_end=from_micros(row["period_end"]),
-        content=row["content"],
-        source_message_count=row["source_message_count"],
-        token_count=row["token_count"],
-        summariser=row["summariser"],
-        created_at=from_micros(row["created_at"]),
-        stale=bool(row["stale"]),
-    )
 
 
 def fts_query(terms: list[str], match_any: bool) -> str:
@@ -140,7 +125,7 @@ class SqliteMemory:
             "SELECT * FROM summaries WHERE thread_id = ? AND granularity = ? AND period_start = ?",
             (new.thread_id, new.granularity.value, start),
         ).fetchone()
-        return _summary(row)
+        return summary_from_row(row)
 
     async def get_summaries(
         self, thread_id: str, granularity: Granularity, since: datetime, until: datetime
@@ -154,7 +139,7 @@ class SqliteMemory:
                 " AND period_start >= ? AND period_start < ? ORDER BY period_start",
                 (thread_id, granularity.value, to_micros(since), to_micros(until)),
             ).fetchall()
-            return [_summary(r) for r in rows]
+            return [summary_from_row(r) for r in rows]
 
         return await self._run(query)
 

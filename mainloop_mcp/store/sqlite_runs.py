@@ -25,7 +25,7 @@ from mainloop_mcp.model import (
     new_id,
 )
 from mainloop_mcp.store.base import check_finish, check_limit, decode_cursor, encode_cursor, outcome_line, report
-from mainloop_mcp.store.timestamps import from_micros, maybe_from_micros
+from mainloop_mcp.store.rows import run_from_row
 
 T = TypeVar("T")
 
@@ -55,26 +55,6 @@ AGENT_RUNS_MIGRATION = """
 """
 
 
-def _run(row: sqlite3.Row) -> AgentRun:
-    return AgentRun(
-        id=row["id"],
-        thread_id=row["thread_id"],
-        parent_thread_id=row["parent_thread_id"],
-        title=row["title"],
-        prompt=row["prompt"],
-        work_folder=row["work_folder"],
-        runner=row["runner"],
-        status=RunStatus(row["status"]),
-        result=row["result"],
-        error=row["error"],
-        external_id=row["external_id"],
-        owner=row["owner"],
-        created_at=from_micros(row["created_at"]),
-        started_at=maybe_from_micros(row["started_at"]),
-        finished_at=maybe_from_micros(row["finished_at"]),
-    )
-
-
 class SqliteAgentRuns:
     """AgentRunStore on SqliteStore's connection; every method is one transaction."""
 
@@ -92,7 +72,7 @@ class SqliteAgentRuns:
         row = self._conn.execute("SELECT * FROM agent_runs WHERE id = ?", (run_id,)).fetchone()
         if row is None:
             raise NotFound(f"no agent run with id {run_id!r}; list_agents shows the runs that exist")
-        return _run(row)
+        return run_from_row(row)
 
     async def create_run(self, new: NewAgentRun) -> AgentRun:
         def create() -> AgentRun:
@@ -162,7 +142,7 @@ class SqliteAgentRuns:
             more = len(rows) > limit
             rows = rows[:limit]
             next_cursor = encode_cursor("runs", [rows[-1]["created_at"], rows[-1]["id"]]) if more else None
-            return AgentRunPage(runs=[_run(r) for r in rows], next_cursor=next_cursor)
+            return AgentRunPage(runs=[run_from_row(r) for r in rows], next_cursor=next_cursor)
 
         return await self._run(query)
 

@@ -22,9 +22,8 @@ from typing import Any, Protocol
 from mainloop_mcp.errors import Conflict
 from mainloop_mcp.model import AgentRun, Message, Summary, Thread, ThreadType
 from mainloop_mcp.store.base import Store
+from mainloop_mcp.store.rows import run_from_row, summary_from_row
 from mainloop_mcp.store.sqlite import SqliteStore
-from mainloop_mcp.store.sqlite_memory import _summary
-from mainloop_mcp.store.sqlite_runs import _run
 from mainloop_mcp.store.timestamps import from_micros, to_micros
 
 PAGE = 2000
@@ -276,10 +275,14 @@ class SqliteSide:
         )
 
     async def summaries(self) -> list[Summary]:
-        return [_summary(r) for r in await self.store.run(lambda c: c.execute("SELECT * FROM summaries").fetchall())]
+        return [
+            summary_from_row(r) for r in await self.store.run(lambda c: c.execute("SELECT * FROM summaries").fetchall())
+        ]
 
     async def runs(self) -> list[AgentRun]:
-        return [_run(r) for r in await self.store.run(lambda c: c.execute("SELECT * FROM agent_runs").fetchall())]
+        return [
+            run_from_row(r) for r in await self.store.run(lambda c: c.execute("SELECT * FROM agent_runs").fetchall())
+        ]
 
     async def put_summaries(self, summaries: list[Summary]) -> None:
         values = [
