@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -21,6 +23,10 @@ from mainloop_mcp.server import create_server
 from mainloop_mcp.web.auth import BearerAuth
 from mainloop_mcp.web.cf_access import CloudflareAccess
 from mainloop_mcp.web.page import page_routes
+
+log = logging.getLogger(__name__)
+
+HEALTH_STORE_TTL_SECONDS = 30.0
 
 LOOPBACK_HOSTS = ["127.0.0.1:*", "localhost:*", "[::1]:*"]
 LOOPBACK_ORIGINS = ["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"]
@@ -59,8 +65,20 @@ def create_app(hub: Hub, mcp: MCPServer[Hub] | None = None) -> Starlette:
     mcp = mcp or create_server(hub)
     mcp_app = mcp.streamable_http_app(streamable_http_path="/mcp", transport_security=transport_security(settings))
 
+    store_seen_ok = -HEALTH_STORE_TTL_SECONDS
+
     async def healthz(_: Request) -> JSONResponse:
-        await hub.store.main_thread()
+        """Up, and the store answered within the last HEALTH_STORE_TTL_SECONDS (probes would otherwise
+        cost one BigQuery job each); 503 with the reason when it doesn't answer."""
+        nonlocal store_seen_ok
+        now = time.monotonic()
+        if now - store_seen_ok >= HEALTH_STORE_TTL_SECONDS:
+            try:
+                await hub.store.main_thread()
+            except Exception as exc:
+                log.warning("health check: the store does not answer: %s", exc)
+                return JSONResponse({"ok": False, "error": f"the store does not answer ({type(exc).__name__})"}, 503)
+            store_seen_ok = now
         return JSONResponse({"ok": True, "version": __version__})
 
     @asynccontextmanager
