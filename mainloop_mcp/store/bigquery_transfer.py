@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import datetime
 from typing import Any
 
 from mainloop_mcp.errors import Conflict
@@ -20,7 +19,7 @@ from mainloop_mcp.store.bigquery_rows import (
     summary_from_row,
     thread_from_row,
 )
-from mainloop_mcp.store.timestamps import to_micros
+from mainloop_mcp.store.timestamps import maybe_to_micros, to_micros
 
 PAGE = 2000
 MAX_BATCH_BYTES = 4 * 1024 * 1024  # BigQuery caps a request at 10 MB; parameters count towards it
@@ -134,9 +133,6 @@ class BigQuerySide:
         await self._batched(sql, rows, [len(s.content.encode()) for s in summaries])
 
     async def put_runs(self, runs: list[AgentRun]) -> None:
-        def us(t: datetime | None) -> int | None:
-            return None if t is None else to_micros(t)
-
         rows: list[dict[str, tuple[str, Any]]] = [
             {
                 "id": ("STRING", r.id),
@@ -152,8 +148,8 @@ class BigQuerySide:
                 "external_id": ("STRING", r.external_id),
                 "owner": ("STRING", r.owner),
                 "created_us": ("INT64", to_micros(r.created_at)),
-                "started_us": ("INT64", us(r.started_at)),
-                "finished_us": ("INT64", us(r.finished_at)),
+                "started_us": ("INT64", maybe_to_micros(r.started_at)),
+                "finished_us": ("INT64", maybe_to_micros(r.finished_at)),
             }
             for r in runs
         ]

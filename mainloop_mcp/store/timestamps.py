@@ -15,3 +15,7 @@ def from_micros(us: int) -> datetime:
 
 def maybe_from_micros(us: int | None) -> datetime | None:
     return None if us is None else from_micros(us)
+
+
+def maybe_to_micros(t: datetime | None) -> int | None:
+    return None if t is None else to_micros(t)

@@ -16,15 +16,14 @@ import json
 import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, Protocol
 
 from mainloop_mcp.errors import Conflict
 from mainloop_mcp.model import AgentRun, Message, Summary, Thread, ThreadType
 from mainloop_mcp.store.base import Store
-from mainloop_mcp.store.rows import run_from_row, summary_from_row
+from mainloop_mcp.store.rows import message_from_row, run_from_row, summary_from_row, thread_from_row
 from mainloop_mcp.store.sqlite import SqliteStore
-from mainloop_mcp.store.timestamps import from_micros, to_micros
+from mainloop_mcp.store.timestamps import maybe_to_micros, to_micros
 
 PAGE = 2000
 TYPE_ORDER = {ThreadType.MAIN: 0, ThreadType.PROJECT: 1, ThreadType.TASK: 2}
@@ -178,38 +177,17 @@ async def copy_store(source: Store, target: Store) -> Copied:
     return copied
 
 
-def _thread_row(row: sqlite3.Row) -> Thread:
-    return Thread(
-        id=row["id"],
-        parent_id=row["parent_id"],
-        thread_type=row["thread_type"],
-        title=row["title"],
-        thread_context=row["thread_context"],
-        status=row["status"],
-        created_at=from_micros(row["created_at"]),
-        updated_at=from_micros(row["updated_at"]),
-    )
-
-
-def _message_row(row: sqlite3.Row) -> Message:
-    return Message(
-        id=row["id"],
-        thread_id=row["thread_id"],
-        role=row["role"],
-        content=row["content"],
-        created_at=from_micros(row["created_at"]),
-        idempotency_key=row["idempotency_key"],
-        metadata=json.loads(row["metadata"]),
-    )
-
-
 class SqliteSide:
     def __init__(self, store: SqliteStore) -> None:
         self.store = store
 
+    async def _insert(self, table: str, columns: tuple[str, ...], values: list[tuple[Any, ...]]) -> None:
+        sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+        await self.store.run(lambda c: c.executemany(sql, values))
+
     async def threads(self) -> list[Thread]:
         rows = await self.store.run(lambda c: c.execute("SELECT * FROM threads").fetchall())
-        return [_thread_row(r) for r in rows]
+        return [thread_from_row(r) for r in rows]
 
     async def messages(self) -> AsyncIterator[list[Message]]:
         after: tuple[int, int] = (-(2**62), -1)
@@ -222,7 +200,7 @@ class SqliteSide:
 
         while rows := await self.store.run(page):
             after = (rows[-1]["created_at"], rows[-1]["seq"])
-            yield [_message_row(r) for r in rows]
+            yield [message_from_row(r) for r in rows]
 
     async def message_ids(self, ids: list[str]) -> set[str]:
         marks = ",".join("?" * len(ids))
@@ -245,12 +223,10 @@ class SqliteSide:
             )
             for t in threads
         ]
-        await self.store.run(
-            lambda c: c.executemany(
-                "INSERT INTO threads (id, parent_id, thread_type, title, thread_context, status, created_at,"
-                " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                values,
-            )
+        await self._insert(
+            "threads",
+            ("id", "parent_id", "thread_type", "title", "thread_context", "status", "created_at", "updated_at"),
+            values,
         )
 
     async def put_messages(self, messages: list[Message]) -> None:
@@ -266,12 +242,8 @@ class SqliteSide:
             )
             for m in messages
         ]
-        await self.store.run(
-            lambda c: c.executemany(
-                "INSERT INTO messages (id, thread_id, role, content, created_at, idempotency_key, metadata)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                values,
-            )
+        await self._insert(
+            "messages", ("id", "thread_id", "role", "content", "created_at", "idempotency_key", "metadata"), values
         )
 
     async def summaries(self) -> list[Summary]:
@@ -301,19 +273,25 @@ class SqliteSide:
             )
             for s in summaries
         ]
-        await self.store.run(
-            lambda c: c.executemany(
-                "INSERT INTO summaries (id, thread_id, granularity, period_start, period_end, content,"
-                " source_message_count, token_count, summariser, created_at, stale)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                values,
-            )
+        await self._insert(
+            "summaries",
+            (
+                "id",
+                "thread_id",
+                "granularity",
+                "period_start",
+                "period_end",
+                "content",
+                "source_message_count",
+                "token_count",
+                "summariser",
+                "created_at",
+                "stale",
+            ),
+            values,
         )
 
     async def put_runs(self, runs: list[AgentRun]) -> None:
-        def us(t: datetime | None) -> int | None:
-            return None if t is None else to_micros(t)
-
         values = [
             (
                 r.id,
@@ -329,18 +307,31 @@ class SqliteSide:
                 r.external_id,
                 r.owner,
                 to_micros(r.created_at),
-                us(r.started_at),
-                us(r.finished_at),
+                maybe_to_micros(r.started_at),
+                maybe_to_micros(r.finished_at),
             )
             for r in runs
         ]
-        await self.store.run(
-            lambda c: c.executemany(
-                "INSERT INTO agent_runs (id, thread_id, parent_thread_id, title, prompt, work_folder, runner, status,"
-                " result, error, external_id, owner, created_at, started_at, finished_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                values,
-            )
+        await self._insert(
+            "agent_runs",
+            (
+                "id",
+                "thread_id",
+                "parent_thread_id",
+                "title",
+                "prompt",
+                "work_folder",
+                "runner",
+                "status",
+                "result",
+                "error",
+                "external_id",
+                "owner",
+                "created_at",
+                "started_at",
+                "finished_at",
+            ),
+            values,
         )
 
     async def drop_empty_main(self, main_id: str) -> None:
