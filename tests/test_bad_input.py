@@ -48,7 +48,7 @@ async def test_forged_cursor_is_refused(client: Client, position: Any) -> None:
     assert main is not None
     for kind, tool, args in (
         ("messages:newest", "read_messages", {"thread_id": main["id"]}),
-        ("threads", "list_threads", {}),
+        ("threads:activity", "list_threads", {}),
     ):
         text = await refusal(client, tool, **args, cursor=forged_cursor(kind, position))
         assert "cursor" in text and "next_cursor" in text
