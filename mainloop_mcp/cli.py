@@ -79,7 +79,10 @@ async def _compact(settings: Settings, thread_id: str | None) -> int:
         report = await compact(hub.pyramid(), thread_id)
     print(report.model_dump_json())
     for failure in report.failed:
-        print(f"mainloop: thread {failure.thread_id} ({failure.title}) was not compacted: {failure.error}", file=sys.stderr)
+        print(
+            f"mainloop: thread {failure.thread_id} ({failure.title}) was not compacted: {failure.error}",
+            file=sys.stderr,
+        )
     return 1 if report.failed else 0
 
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import anyio
 import pytest
 
 from mainloop_mcp.memory.compact import compact
@@ -63,7 +63,9 @@ async def test_at_midnight_in_the_hub_zone_yesterday_is_finished_and_today_is_no
     assert report.failed == []
     assert report.summaries_built == 3  # 11-23 of the task, then 11-23 of the project (which now holds the sync)
     assert report.sync_messages_posted == 2  # the task's 11-23 into the project, the project's into main
-    days = await pyr.store.get_summaries(task, Granularity.DAY, midnight - timedelta(days=2), midnight + timedelta(days=1))
+    days = await pyr.store.get_summaries(
+        task, Granularity.DAY, midnight - timedelta(days=2), midnight + timedelta(days=1)
+    )
     assert [(d.period_start, d.source_message_count) for d in days] == [(midnight - timedelta(days=1), 1)]
     assert await pyr.store.get_summaries(only_today, Granularity.DAY, midnight, midnight + timedelta(days=1)) == []
 
@@ -109,8 +111,7 @@ async def test_the_command_line_compacts_a_fresh_store_on_its_first_day(tmp_path
     finally:
         await store.close()
     env = {"MAINLOOP_CONFIG": str(tmp_path / "absent.toml"), "PATH": str(VENV_BIN)}
-    done = subprocess.run(
-        [str(VENV_BIN / "mainloop"), "compact", "--store", url], env=env, capture_output=True, text=True, timeout=60
-    )
-    assert done.returncode == 0, done.stderr
+    with anyio.fail_after(60):
+        done = await anyio.run_process([str(VENV_BIN / "mainloop"), "compact", "--store", url], env=env, check=False)
+    assert done.returncode == 0, done.stderr.decode()
     assert json.loads(done.stdout)["failed"] == []

@@ -19,8 +19,9 @@ BARE_PATH = "/usr/local/bin:/usr/bin:/bin"
 
 
 def bare_env() -> dict[str, str]:
-    keep = ("HOME", "LANG", "TMPDIR")
-    return {k: os.environ[k] for k in keep if k in os.environ} | {"PATH": BARE_PATH}
+    """This environment (network and certificate settings included) with the bare PATH and no venv or pyenv."""
+    dropped = ("VIRTUAL_ENV", "PYENV_ROOT", "PYENV_VERSION", "UV_PYTHON")
+    return {k: v for k, v in os.environ.items() if k not in dropped} | {"PATH": BARE_PATH}
 
 
 @pytest.mark.skipif(shutil.which("python3", path=BARE_PATH) is None, reason="this OS has no python3 in /usr/bin")
@@ -28,9 +29,7 @@ def test_setup_runs_from_a_fresh_clone_with_only_the_os_python(tmp_path: Path) -
     assert shutil.which("uv", path=BARE_PATH) is None, "uv is on the bare PATH; this test would prove nothing"
     clone = tmp_path / "mainloop"
     subprocess.run(["git", "clone", "--quiet", str(REPO), str(clone)], check=True, timeout=120)
-    setup = subprocess.run(
-        ["scripts/setup"], cwd=clone, env=bare_env(), capture_output=True, text=True, timeout=600
-    )
+    setup = subprocess.run(["scripts/setup"], cwd=clone, env=bare_env(), capture_output=True, text=True, timeout=600)
     assert setup.returncode == 0, setup.stderr[-3000:]
     assert (clone / ".tools/uv/bin/uv").exists(), "setup bootstraps its own pinned uv"
     assert (clone / "node_modules/@steipete/claude-code-mcp").is_dir()

@@ -17,7 +17,6 @@ from mainloop_mcp.memory.summariser import Source, SummaryRequest, prompt_for
 from mainloop_mcp.model import Granularity
 from mainloop_mcp.resources.threads import active_threads
 
-
 RELATIVE_DAYS = {"today": 0, "yesterday": 1}
 
 
@@ -34,7 +33,9 @@ def _day(pyr: Pyramid, text: str | None) -> Period:
 
 async def daily_review(
     ctx: Context,
-    day: Annotated[str | None, Field(description="today (default, so far), yesterday, or a date like 2026-11-24")] = None,
+    day: Annotated[
+        str | None, Field(description="today (default, so far), yesterday, or a date like 2026-11-24")
+    ] = None,
 ) -> str:
     """Review one day across every active thread: what happened, what is open, what comes next."""
     pyr = hub_of(ctx).pyramid()
