@@ -47,7 +47,8 @@ async def test_every_kind_of_write_logs_its_change_in_order(hub: Hub) -> None:
 
     async def writes() -> None:
         await store.post_message(NewMessage(thread_id=main.id, role=Role.USER, content="hi"))
-        await store.append_messages([NewMessage(thread_id=project.id, role=Role.USER, content=str(i)) for i in range(50)])
+        batch = [NewMessage(thread_id=project.id, role=Role.USER, content=str(i)) for i in range(50)]
+        await store.append_messages(batch)
         await store.archive_thread(project.id)
         run = await store.create_run(
             NewAgentRun(title="t", prompt="p", parent_thread_id=main.id, work_folder="/tmp", runner="local", owner="o")
@@ -114,19 +115,28 @@ async def test_modern_listen_hears_posts_tree_and_agent_changes_made_elsewhere(
 # The client marks the handshake-era calls deprecated; serving those clients is the point here.
 @pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning")
 @pytest.mark.parametrize("two_clients", ["legacy"], indirect=True)
-async def test_handshake_era_subscribe_updated_list_changed_and_logging(hub: Hub, two_clients: tuple[Client, Client]) -> None:
+async def test_handshake_era_subscribe_updated_list_changed_and_logging(
+    hub: Hub, two_clients: tuple[Client, Client]
+) -> None:
     writer, _ = two_clients
     got: list[tuple[str, Any]] = []
     logs: list[LoggingMessageNotificationParams] = []
+    enough = anyio.Event()
+
+    def check() -> None:
+        if len([m for m, _ in got if m.startswith("notifications/resources")]) >= 2 and logs:
+            enough.set()
 
     async def on_message(message: Any) -> None:
         root = getattr(message, "root", message)
         method = getattr(root, "method", None)
         if method is not None:
             got.append((method, getattr(root, "params", None)))
+            check()
 
     async def on_log(params: LoggingMessageNotificationParams) -> None:
         logs.append(params)
+        check()
 
     main = await hub.store.main_thread()
     async with Client(create_server(hub), mode="legacy", message_handler=on_message, logging_callback=on_log) as c:
@@ -138,8 +148,7 @@ async def test_handshake_era_subscribe_updated_list_changed_and_logging(hub: Hub
         await writer.call_tool("post_message", {"thread_id": main.id, "content": "hello"})
         await writer.call_tool("create_thread", {"title": "P", "thread_type": "project"})
         with anyio.fail_after(5):
-            while len([m for m, _ in got if m.startswith("notifications/resources")]) < 2 or not logs:
-                await anyio.sleep(0.02)
+            await enough.wait()
         methods = [m for m, _ in got]
         assert "notifications/resources/updated" in methods and "notifications/resources/list_changed" in methods
         updated = next(p for m, p in got if m == "notifications/resources/updated")
