@@ -40,8 +40,6 @@ from mainloop_mcp.tools.args import (
 from mainloop_mcp.tools.spec import ToolSpec, reads
 
 Limit = Annotated[int, Field(description=f"Page size, 1 to {MAX_PAGE_SIZE}")]
-# Listen-stream subscribers (the phone page) refresh their thread tree when this resource changes.
-ACTIVE_THREADS_URI = "threads://active"
 Cursor = str | None
 RoleArg = Annotated[
     ClientRole | None,
@@ -66,9 +64,7 @@ async def create_thread(
         parent_id=parent.id if parent else None,
         thread_context=thread_context,
     )
-    thread = await store.create_thread(new)
-    await ctx.notify_resource_updated(ACTIVE_THREADS_URI)
-    return thread
+    return await store.create_thread(new)
 
 
 async def list_threads(
@@ -141,7 +137,6 @@ async def post_message(
         metadata=authored(ctx, metadata),
     )
     message = await store.post_message(new)
-    await ctx.notify_resource_updated(f"thread://{thread.id}")
     return message
 
 
@@ -173,7 +168,6 @@ async def archive_thread(thread_id: ThreadRef, ctx: Context) -> Thread:
     """Close a finished project or task thread; its messages stay readable and searchable."""
     hub = hub_of(ctx)
     thread = await hub.store.archive_thread((await resolve_thread(hub.store, thread_id)).id)
-    await ctx.notify_resource_updated(ACTIVE_THREADS_URI)
     return thread
 
 
