@@ -22,6 +22,7 @@ from mainloop_mcp.resources import memory as memory_resources
 from mainloop_mcp.resources import threads as thread_resources
 from mainloop_mcp.tools import agents as agent_tools
 from mainloop_mcp.tools import memory as memory_tools
+from mainloop_mcp.tools import messages as message_tools
 from mainloop_mcp.tools import search as search_tools
 from mainloop_mcp.tools import threads as thread_tools
 from mainloop_mcp.tools.present import presented
@@ -37,10 +38,10 @@ messages, zoom to expand a summarised period, search to find words across thread
 "where does X stand?".
 Record what is decided or produced with post_message (post_messages for several at once), with an
 idempotency_key when a retry could repeat it; put lasting goals and constraints in
-update_thread_context. Fix a wrong message with correct_message; remove a pasted secret with
+update_thread. Fix a wrong message with correct_message; remove a pasted secret with
 redact_message."""
 
-TOOLS = [*thread_tools.TOOLS, *memory_tools.TOOLS, *search_tools.TOOLS, *agent_tools.TOOLS]
+TOOLS = [*thread_tools.TOOLS, *message_tools.TOOLS, *memory_tools.TOOLS, *search_tools.TOOLS, *agent_tools.TOOLS]
 TEMPLATES: list[tuple[str, str, Callable[..., Awaitable[str]]]] = [
     *thread_resources.TEMPLATES,
     *memory_resources.TEMPLATES,

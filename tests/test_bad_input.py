@@ -61,5 +61,5 @@ async def test_empty_parent_id_is_not_found(client: Client) -> None:
 async def test_oversized_thread_context_update_says_the_limit(client: Client) -> None:
     main = (await client.call_tool("get_thread", {})).structured_content
     assert main is not None
-    text = await refusal(client, "update_thread_context", thread_id=main["id"], thread_context="c" * 300_000)
+    text = await refusal(client, "update_thread", thread_id=main["id"], thread_context="c" * 300_000)
     assert "the limit is 262,144 bytes" in text

@@ -42,7 +42,7 @@ async def test_lists_the_thread_tools(client: Client) -> None:
         "post_message",
         "read_messages",
         "archive_thread",
-        "update_thread_context",
+        "update_thread",
     } <= names
 
 
@@ -57,7 +57,7 @@ async def test_thread_lifecycle(client: Client) -> None:
     children = await ok(client, "list_threads", parent_id=project["id"])
     assert [t["id"] for t in children["threads"]] == [task["id"]]
 
-    updated = await ok(client, "update_thread_context", thread_id=project["id"], thread_context="Budget 20k")
+    updated = await ok(client, "update_thread", thread_id=project["id"], thread_context="Budget 20k")
     assert updated["thread_context"] == "Budget 20k"
     assert (await ok(client, "get_thread", thread_id=project["id"]))["thread_context"] == "Budget 20k"
 

@@ -177,6 +177,8 @@ async def _fill(pyr: Pyramid, thread: Thread, budget: int) -> tuple[list[Context
     while True:
         page = await pyr.store.read_messages(thread.id, limit=FULL_PAGE, cursor=cursor, since=full_from)
         for m in page.messages:
+            if m.metadata.get("superseded_by"):
+                continue  # its correction stands in for it
             item = message_item(m, pyr)
             cost = item_tokens(item)
             if cost > budget:

@@ -8,7 +8,7 @@ from mcp.server.mcpserver import Context
 from pydantic import BaseModel, Field
 
 from mainloop_mcp.hub import hub_of
-from mainloop_mcp.model import MAX_PAGE_SIZE, AgentRun, AgentRunPage, Message, RunStatus
+from mainloop_mcp.model import AgentRun, AgentRunPage, Message, RunStatus
 from mainloop_mcp.tools.spec import ToolSpec, reads
 
 
@@ -22,8 +22,7 @@ async def chat(
     content: Annotated[str, Field(description="Your message")],
     ctx: Context,
 ) -> ChatReply:
-    """Post a message and wait for the configured agent's reply in the same thread (progress is
-    notified). For long or parallel work use spawn_agent."""
+    """Post a message and wait for the agent's reply in the thread. Long or parallel work: spawn_agent."""
 
     steps = 0
 
@@ -43,8 +42,7 @@ async def spawn_agent(
     ctx: Context,
     title: Annotated[str | None, Field(description="Default: the prompt's first line")] = None,
 ) -> AgentRun:
-    """Run a sub-agent in the background (returns at once). Its result lands in a new task thread under
-    the parent, with a one-line outcome in the parent. Check with get_agent; stop with cancel_agent."""
+    """Run a sub-agent in the background; its result lands in a new task thread under the parent."""
     return await hub_of(ctx).agents.spawn(prompt, parent_thread_id, work_folder, title)
 
 
@@ -57,7 +55,7 @@ async def list_agents(
     ctx: Context,
     status: Annotated[RunStatus | None, Field(description="Only this status")] = None,
     parent_thread_id: Annotated[str | None, Field(description="Only under this thread")] = None,
-    limit: Annotated[int, Field(description=f"Page size, 1 to {MAX_PAGE_SIZE}")] = 50,
+    limit: int = 50,
     cursor: str | None = None,
 ) -> AgentRunPage:
     """List agent runs, newest first, e.g. the ones still running."""

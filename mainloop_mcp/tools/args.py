@@ -25,8 +25,8 @@ def _lower(value: Any) -> Any:
 ANY_CASE = BeforeValidator(_lower)
 
 
-ThreadRef = Annotated[str, Field(description='Thread: id, title or "main"')]
-OptionalThreadRef = Annotated[str | None, Field(description='Thread: id, title or "main"')]
+ThreadRef = Annotated[str, Field(description='id, title or "main"')]
+OptionalThreadRef = Annotated[str | None, Field(description='id, title or "main"')]
 TimeArg = Annotated[
     str | None,
     Field(description="e.g. 2026-11-27, yesterday, 7d, ISO 8601"),

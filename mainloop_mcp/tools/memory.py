@@ -10,16 +10,16 @@ from pydantic import Field
 from mainloop_mcp.hub import hub_of
 from mainloop_mcp.memory.compact import CompactReport
 from mainloop_mcp.memory.compact import compact as compact_history
-from mainloop_mcp.memory.context import MAX_BUDGET, MIN_BUDGET, ThreadContext, assemble_context
+from mainloop_mcp.memory.context import MIN_BUDGET, ThreadContext, assemble_context
 from mainloop_mcp.memory.zoom import ZoomResult
 from mainloop_mcp.memory.zoom import zoom as zoom_period
-from mainloop_mcp.model import MAX_PAGE_SIZE, Granularity
+from mainloop_mcp.model import Granularity
 from mainloop_mcp.search.status import StatusAnswer
 from mainloop_mcp.search.status import ask_status as status_of
 from mainloop_mcp.tools.args import ANY_CASE, OptionalThreadRef, ThreadRef, resolve_thread
 from mainloop_mcp.tools.spec import ToolSpec, reads
 
-Budget = Annotated[int, Field(description=f"Most tokens the answer may hold ({MIN_BUDGET} to {MAX_BUDGET:,})")]
+Budget = Annotated[int, Field(description="Tokens the whole answer may use")]
 
 
 async def get_context(
@@ -27,9 +27,8 @@ async def get_context(
     ctx: Context,
     token_budget: Budget = 8000,
 ) -> ThreadContext:
-    """Start here: a thread's memory within a token budget (the whole answer fits it). The last day's
-    messages in full, then daily, weekly, monthly summaries further back, and a share for the parent.
-    When history is cut, `cut` says where; zoom a period or read_messages for the rest."""
+    """Start here: a thread's memory within a token budget: recent messages in full, older days,
+    weeks, months summarised, a share for the parent. If cut, `cut` says how to get the rest."""
     hub = hub_of(ctx)
     thread = await resolve_thread(hub.store, thread_id)
     return await assemble_context(hub.pyramid(), thread.id, token_budget)
@@ -43,11 +42,10 @@ async def zoom(
         Annotated[Granularity, ANY_CASE] | None,
         Field(description="Default: the next finer level"),
     ] = None,
-    limit: Annotated[int, Field(description=f"Messages per page, 1 to {MAX_PAGE_SIZE}")] = 50,
+    limit: int = 50,
     cursor: str | None = None,
 ) -> ZoomResult:
-    """Expand a period from get_context or search into finer detail: a month into weeks, a week into
-    days, a day into its full messages (paginated)."""
+    """Expand a period from get_context or search: month into weeks, week into days, day into messages."""
     hub = hub_of(ctx)
     thread = await resolve_thread(hub.store, thread_id)
     return await zoom_period(hub.pyramid(), thread.id, period, level, limit=limit, cursor=cursor)
@@ -59,17 +57,15 @@ async def ask_status(
     max_threads: Annotated[int, Field(ge=1, le=10)] = 3,
     token_budget: Annotated[int, Field(description=f"Token budget per thread ({MIN_BUDGET} or more)")] = 2000,
 ) -> StatusAnswer:
-    """Answer "where does X stand?" when you don't know the thread: the threads most relevant to a
-    topic, each with its matching snippets and latest memory. For one known thread use get_context."""
+    """ "Where does X stand?" across threads: the most relevant ones, with snippets and latest memory."""
     return await status_of(hub_of(ctx).pyramid(), topic, max_threads=max_threads, token_budget=token_budget)
 
 
 async def compact(
     ctx: Context,
-    thread_id: Annotated[OptionalThreadRef, Field(description="Only this thread; omit for every thread")] = None,
+    thread_id: Annotated[OptionalThreadRef, Field(description="Default: all")] = None,
 ) -> CompactReport:
-    """Maintenance, usually nightly: build missing or stale summaries of finished periods and post one
-    digest a day into each parent. Safe to repeat; get_context builds what it needs without it."""
+    """Nightly maintenance: build stale or missing summaries; post each child's daily digest to its parent."""
     hub = hub_of(ctx)
     thread = await resolve_thread(hub.store, thread_id) if thread_id else None
     return await compact_history(hub.pyramid(), thread.id if thread else None)

@@ -34,7 +34,8 @@ def message_lines(messages: list[Message], tz: tzinfo) -> list[str]:
         if stamp[:10] != day:
             day = stamp[:10]
             lines.append(f"## {day}")
-        lines.append(f"{stamp[11:]} {author(m)}: {m.content.replace(chr(10), chr(10) + '  ')}")
+        note = f" [superseded by {m.metadata['superseded_by']}]" if m.metadata.get("superseded_by") else ""
+        lines.append(f"{stamp[11:]} {author(m)}: {m.content.replace(chr(10), chr(10) + '  ')}{note}")
     return lines
 
 

@@ -9,7 +9,7 @@ from pydantic import Field
 
 from mainloop_mcp.hub import hub_of
 from mainloop_mcp.memory.periods import zone
-from mainloop_mcp.model import MAX_PAGE_SIZE, ThreadType
+from mainloop_mcp.model import ThreadType
 from mainloop_mcp.search.fulltext import SearchResult
 from mainloop_mcp.search.fulltext import search as search_text
 from mainloop_mcp.tools.args import ANY_CASE, OptionalThreadRef, TimeArg, parse_time, resolve_optional
@@ -17,7 +17,7 @@ from mainloop_mcp.tools.spec import reads
 
 
 async def search(
-    query: Annotated[str, Field(description="Words to find; every word must match")],
+    query: Annotated[str, Field(description="Words; all must match")],
     ctx: Context,
     thread_id: Annotated[OptionalThreadRef, Field(description="Only this thread")] = None,
     thread_type: Annotated[
@@ -25,10 +25,9 @@ async def search(
     ] = None,
     since: TimeArg = None,
     until: TimeArg = None,
-    limit: Annotated[int, Field(description=f"Most matches, 1 to {MAX_PAGE_SIZE}")] = 20,
+    limit: int = 20,
 ) -> SearchResult:
-    """Find where words were said, across threads: messages and summaries, best first. Each match names
-    its thread and period for zoom. For "where does X stand?" use ask_status."""
+    """Find words across threads (messages and summaries), best first, with thread and period for zoom."""
     hub = hub_of(ctx)
     thread = await resolve_optional(hub.store, thread_id)
     tz, now = zone(hub.settings.timezone), hub.clock()

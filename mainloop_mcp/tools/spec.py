@@ -35,10 +35,13 @@ class ToolSpec:
         return "\n".join(" ".join(p.split()) for p in paragraphs)
 
     def annotations(self) -> ToolAnnotations:
+        """All four hints; destructive/idempotent apply only to tools that write (the spec's rule)."""
+        if self.read_only:
+            return ToolAnnotations(read_only_hint=True, open_world_hint=self.open_world)
         return ToolAnnotations(
-            read_only_hint=self.read_only,
-            destructive_hint=self.destructive and not self.read_only,
-            idempotent_hint=self.idempotent or self.read_only,
+            read_only_hint=False,
+            destructive_hint=self.destructive,
+            idempotent_hint=self.idempotent,
             open_world_hint=self.open_world,
         )
 
@@ -63,7 +66,7 @@ def _lean_param(p: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
     options = [_resolve(o, defs) for o in p.get("anyOf", [])]
     real = [o for o in options if o.get("type") != "null"]
     if len(real) == 1:
-        out.update({k: v for k, v in real[0].items() if k != "title"})
+        out.update({k: v for k, v in real[0].items() if k not in ("title", "description")})
         if p.get("default") is not None and len(options) > 1:  # null is a meaningful value here
             out["type"] = [real[0].get("type", "string"), "null"]
     elif options:
@@ -78,22 +81,25 @@ def _lean_param(p: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
 
 
 def output_schema(schema: dict[str, Any] | None) -> dict[str, Any] | None:
-    """An output schema outline: the top-level keys and their JSON types.
+    """An output schema outline: the top-level keys every result has, and their JSON types.
 
-    Structured results still validate against the full model on the server; clients get a schema
-    that every result conforms to, at a fraction of the size the model would otherwise read.
+    Optional keys (absent when empty) are left to `additionalProperties`, which JSON Schema allows by
+    default; results still validate against the full model on the server before they are sent.
     """
     if schema is None:
         return None
     defs = schema.get("$defs", {})
-    props = {name: {"type": _json_type(p, defs)} for name, p in schema.get("properties", {}).items()}
+    always = set(schema.get("required", []))
+    props = {name: {"type": _json_type(p, defs)} for name, p in schema.get("properties", {}).items() if name in always}
     return {"type": "object", "properties": props}
 
 
 def _resolve(p: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
     ref = p.get("$ref")
     if isinstance(ref, str) and ref.startswith("#/$defs/"):
-        return {**defs.get(ref.removeprefix("#/$defs/"), {}), **{k: v for k, v in p.items() if k != "$ref"}}
+        # A class docstring is no parameter description: only the definition's shape is taken.
+        shape = {k: v for k, v in defs.get(ref.removeprefix("#/$defs/"), {}).items() if k != "description"}
+        return {**shape, **{k: v for k, v in p.items() if k != "$ref"}}
     return p
 
 
@@ -104,7 +110,8 @@ def _json_type(p: dict[str, Any], defs: dict[str, Any]) -> str | list[str]:
         for option in p["anyOf"]:
             kind = _json_type(option, defs)
             kinds += kind if isinstance(kind, list) else [kind]
-        unique = list(dict.fromkeys(kinds))
+        # Results never carry null keys (tools/present.py drops them), so "or null" is left out.
+        unique = [k for k in dict.fromkeys(kinds) if k != "null"] or ["null"]
         return unique[0] if len(unique) == 1 else unique
     declared = p.get("type")
     if isinstance(declared, str):

@@ -7,10 +7,10 @@ from typing import Annotated, Any
 from mcp.server.mcpserver import Context
 from pydantic import Field
 
+from mainloop_mcp.errors import InvalidInput
 from mainloop_mcp.hub import hub_of
 from mainloop_mcp.memory.periods import zone
 from mainloop_mcp.model import (
-    MAX_PAGE_SIZE,
     Message,
     MessagePage,
     NewMessage,
@@ -21,8 +21,10 @@ from mainloop_mcp.model import (
     ThreadPage,
     ThreadStatus,
     ThreadType,
+    check_thread_context,
+    check_title,
 )
-from mainloop_mcp.store.base import check_limit, decode_cursor, encode_cursor
+from mainloop_mcp.store.base import check_limit, check_move, decode_cursor, edit_store, encode_cursor
 from mainloop_mcp.tools.args import (
     ANY_CASE,
     PAGE_CLIENT,
@@ -39,11 +41,11 @@ from mainloop_mcp.tools.args import (
 )
 from mainloop_mcp.tools.spec import ToolSpec, reads
 
-Limit = Annotated[int, Field(description=f"Page size, 1 to {MAX_PAGE_SIZE}")]
+Limit = int  # check_limit answers a wrong one with the range
 Cursor = str | None
 RoleArg = Annotated[
     ClientRole | None,
-    Field(description="user = the person's words; assistant (default for assistants) or agent"),
+    Field(description="user = the person's words; default assistant"),
 ]
 
 
@@ -54,8 +56,7 @@ async def create_thread(
     parent_id: Annotated[OptionalThreadRef, Field(description="Task: its project (or main). Project: omit")] = None,
     thread_context: Annotated[str, Field(description="Standing context: goals, constraints, links")] = "",
 ) -> Thread:
-    """Start a new project (under main) or task thread (under a project or main). Look for an existing
-    one first with list_threads(title=...)."""
+    """New project (under main) or task (under a project or main). Check list_threads(title=) first."""
     store = hub_of(ctx).store
     parent = await resolve_optional(store, parent_id)
     new = NewThread(
@@ -69,16 +70,16 @@ async def create_thread(
 
 async def list_threads(
     ctx: Context,
-    title: Annotated[str | None, Field(description="Only threads whose title contains this (any case)")] = None,
+    title: Annotated[str | None, Field(description="Part of the title, any case")] = None,
     thread_type: Annotated[Annotated[ThreadType, ANY_CASE] | None, Field(description="Only this type")] = None,
-    status: Annotated[
-        Annotated[ThreadStatus, ANY_CASE] | None, Field(description="active (default) or archived; null: both")
-    ] = (ThreadStatus.ACTIVE),
-    parent_id: Annotated[OptionalThreadRef, Field(description="Only children of this thread")] = None,
+    status: Annotated[Annotated[ThreadStatus, ANY_CASE] | None, Field(description="null: both")] = (
+        ThreadStatus.ACTIVE
+    ),
+    parent_id: Annotated[OptionalThreadRef, Field(description="Children of this thread")] = None,
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> ThreadPage:
-    """Find threads, most recent activity first; `title` narrows by name. Use it to find the thread to work in."""
+    """Find threads by title, most recent activity first."""
     check_limit(limit)
     store = hub_of(ctx).store
     parent = await resolve_optional(store, parent_id)
@@ -101,7 +102,7 @@ async def list_threads(
 
 
 async def get_thread(ctx: Context, thread_id: OptionalThreadRef = None) -> Thread:
-    """One thread's record and standing context (default: main). For its history use get_context."""
+    """One thread and its standing context (default: main). Its history: get_context."""
     return await resolve_thread(hub_of(ctx).store, thread_id or "main")
 
 
@@ -120,13 +121,13 @@ def authored(ctx: Context, metadata: dict[str, Any] | None) -> dict[str, Any]:
 
 async def post_message(
     thread_id: ThreadRef,
-    content: Annotated[str, Field(description="Message text (markdown), at most 1 MiB")],
+    content: Annotated[str, Field(description="Markdown, up to 1 MiB")],
     ctx: Context,
     role: RoleArg = None,
-    idempotency_key: Annotated[str | None, Field(description="Your unique key; a retry with it adds nothing")] = None,
-    metadata: Annotated[dict[str, Any] | None, Field(description="Free-form JSON kept with the message")] = None,
+    idempotency_key: Annotated[str | None, Field(description="A retry with it adds nothing")] = None,
+    metadata: Annotated[dict[str, Any] | None, Field(description="Free-form JSON")] = None,
 ) -> Message:
-    """Record one message in a thread: a decision, a result, a note. Several at once: post_messages."""
+    """Record a decision, result or note in a thread. Several: post_messages."""
     store = hub_of(ctx).store
     thread = await resolve_thread(store, thread_id)
     new = NewMessage(
@@ -149,8 +150,7 @@ async def read_messages(
     since: TimeArg = None,
     until: TimeArg = None,
 ) -> MessagePage:
-    """Page through a thread's raw messages, optionally in a time range. To load a thread's memory
-    (summaries of older periods too) use get_context; to find words use search."""
+    """Page through a thread's raw messages, e.g. in a time range. Its memory: get_context; words: search."""
     hub = hub_of(ctx)
     thread = await resolve_thread(hub.store, thread_id)
     tz, now = zone(hub.settings.timezone), hub.clock()
@@ -165,20 +165,46 @@ async def read_messages(
 
 
 async def archive_thread(thread_id: ThreadRef, ctx: Context) -> Thread:
-    """Close a finished project or task thread; its messages stay readable and searchable."""
+    """Close a finished project or task; its messages stay searchable."""
     hub = hub_of(ctx)
     thread = await hub.store.archive_thread((await resolve_thread(hub.store, thread_id)).id)
     return thread
 
 
-async def update_thread_context(
+async def update_thread(
     thread_id: ThreadRef,
-    thread_context: Annotated[str, Field(description="The new standing context (replaces the old one)")],
     ctx: Context,
+    title: Annotated[str | None, Field(description="New title")] = None,
+    parent_id: Annotated[OptionalThreadRef, Field(description="Move a task here")] = None,
+    status: Annotated[Annotated[ThreadStatus, ANY_CASE] | None, Field(description="active = unarchive")] = None,
+    thread_context: Annotated[str | None, Field(description="Replaces the old")] = None,
 ) -> Thread:
-    """Replace a thread's standing context: goals, constraints, decisions to keep in view in every session."""
-    hub = hub_of(ctx)
-    return await hub.store.update_thread_context((await resolve_thread(hub.store, thread_id)).id, thread_context)
+    """Rename, move a task, unarchive, or replace the standing context (goals, constraints to keep in
+    view every session). Only what you pass changes."""
+    store = edit_store(hub_of(ctx).store)
+    thread = await resolve_thread(store, thread_id)
+    parent = await resolve_optional(store, parent_id)
+    try:
+        if title is not None:
+            check_title(title)
+        if thread_context is not None:
+            check_thread_context(thread_context)
+    except ValueError as exc:  # the model's rule, as the domain error the edge answers
+        raise InvalidInput(str(exc)) from exc
+    if parent is not None and parent.id != thread.parent_id:
+        check_move(thread, parent)
+    if status is not None and status != thread.status:
+        if status is ThreadStatus.ARCHIVED:
+            thread = await store.archive_thread(thread.id)
+        else:
+            thread = await store.unarchive_thread(thread.id)
+    if parent is not None and parent.id != thread.parent_id:
+        thread = await store.move_thread(thread.id, parent.id)
+    if title is not None and title.strip() != thread.title:
+        thread = await store.rename_thread(thread.id, title)
+    if thread_context is not None:
+        thread = await store.update_thread_context(thread.id, thread_context)
+    return thread
 
 
 TOOLS = [
@@ -188,5 +214,5 @@ TOOLS = [
     ToolSpec(post_message, "Post message"),
     reads(read_messages, "Read messages"),
     ToolSpec(archive_thread, "Archive thread", idempotent=True),
-    ToolSpec(update_thread_context, "Set thread context", destructive=True, idempotent=True),
+    ToolSpec(update_thread, "Update thread", destructive=True, idempotent=True),
 ]
