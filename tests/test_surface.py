@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from mcp import Client
-from mcp.types import CallToolResult, Implementation, TextContent
+from mcp.types import CallToolResult, Implementation, PromptReference, TextContent
 
 from mainloop_mcp.config import Settings
 from mainloop_mcp.hub import Hub, open_hub
@@ -225,3 +225,18 @@ async def test_redact_removes_the_secret_everywhere(llm: Client, timed_hub: Hub,
     assert (await data(llm, "redact_message", message_id=leaked["id"]))["content"] == gone["content"]  # idempotent
     assert gone["content"].startswith("[redacted by claude-code at ")
     assert Role(gone["role"])
+
+
+async def test_prompts_take_titles_and_complete_names_and_periods(llm: Client) -> None:
+    await data(llm, "create_thread", title="Kitchen renovation", thread_type="project")
+    await data(llm, "create_thread", title="Garden", thread_type="project")
+    prompt = await llm.get_prompt("resume-thread", {"thread_id": "kitchen RENOVATION"})
+    assert 'thread "Kitchen renovation"' in str(prompt.messages[0].content)
+    names = await llm.complete(PromptReference(name="resume-thread"), {"name": "thread_id", "value": "kit"})
+    assert names.completion.values == ["Kitchen renovation"]
+    days = await llm.complete(PromptReference(name="daily-review"), {"name": "day", "value": "2026-11-2"})
+    assert days.completion.values[:2] == ["2026-11-24", "2026-11-23"]
+    periods = await llm.complete(PromptReference(name="summarize-period"), {"name": "period", "value": "2026-W"})
+    assert "2026-W48" in periods.completion.values
+    summary = await llm.get_prompt("summarize-period", {"thread_id": "garden", "period": "yesterday"})
+    assert "2026-11-23" in str(summary.messages[0].content)
