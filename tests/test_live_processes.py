@@ -9,10 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import httpx
 import pytest
 from mcp import Client, StdioServerParameters
 
 from tests.conftest import VENV_BIN, ServedHub, sqlite_url
+from tests.live_wire import RESYNC, listen
 
 pytestmark = [pytest.mark.anyio, pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning")]
 
@@ -91,3 +93,31 @@ async def test_served_hub_hears_a_stdio_process_over_http_in_both_eras(served: S
                 await heard.wait_for("notifications/resources/updated", uri)
                 with anyio.fail_after(5):
                     assert getattr(await anext(aiter(stream)), "uri", None) == uri
+
+
+async def test_page_wire_resumes_by_sequence_number_exactly_once_or_resyncs(served: ServedHub) -> None:
+    async with httpx.AsyncClient() as http, Client(served.mcp_url) as writer:
+        main = await main_id(writer)
+        uri = f"thread://{main}"
+        frames = listen(http, served.mcp_url, [uri])
+        ack = await anext(frames)
+        await frames.aclose()  # the connection drops
+        assert ack.method == "notifications/subscriptions/acknowledged" and ack.seq is not None
+        for i in range(3):
+            await writer.call_tool("post_message", {"thread_id": main, "content": f"missed {i}"})
+        frames = listen(http, served.mcp_url, [uri], since=ack.seq)
+        with anyio.fail_after(10):
+            assert (await anext(frames)).method == "notifications/subscriptions/acknowledged"
+            missed = [await anext(frames) for _ in range(3)]
+            await writer.call_tool("post_message", {"thread_id": main, "content": "live"})
+            live = await anext(frames)
+        await frames.aclose()
+        seqs = [f.seq for f in [*missed, live]]
+        assert [f.uri for f in [*missed, live]] == [uri] * 4
+        assert seqs == sorted(set(seqs)) and all(s is not None and s > ack.seq for s in seqs)  # type: ignore[operator]
+        frames = listen(http, served.mcp_url, [uri], since=live.seq + 1000)  # type: ignore[operator]
+        with anyio.fail_after(10):
+            await anext(frames)
+            resync = await anext(frames)
+        await frames.aclose()
+        assert resync.method == "notifications/resources/list_changed" and resync.meta[RESYNC] is True
