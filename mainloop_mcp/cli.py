@@ -15,9 +15,13 @@ from pydantic import ValidationError
 from mainloop_mcp.config import Settings, load_settings
 from mainloop_mcp.errors import InvalidInput, MainloopError
 from mainloop_mcp.hub import open_hub
+from mainloop_mcp.importers.exports import DEFAULT_PROJECT
+from mainloop_mcp.importers.progress import Progress
+from mainloop_mcp.importers.runner import KINDS, ImportReport, build_summaries, source_items, write_threads
 from mainloop_mcp.memory.compact import compact
 from mainloop_mcp.server import run_stdio
 from mainloop_mcp.store import open_store
+from mainloop_mcp.store.imports import ImportSink
 from mainloop_mcp.store.sqlite import path_from_url
 from mainloop_mcp.store.transfer import copy_store, side_of, tally
 from mainloop_mcp.web.app import InsecureBinding, check_binding, create_app
@@ -51,6 +55,14 @@ def _parser() -> argparse.ArgumentParser:
     compact = sub.add_parser("compact", help="Build missing or stale summaries and sync child threads to parents")
     compact.add_argument("--store", help="Store URL (MAINLOOP_STORE)")
     compact.add_argument("--thread", dest="thread_id", help="Only this thread (default: every thread)")
+    imp = sub.add_parser("import", help="Import history: Claude Code transcripts, claude.ai/ChatGPT exports, JSONL")
+    imp.add_argument("kind", choices=KINDS, help="What the files are")
+    imp.add_argument("paths", nargs="*", type=Path, help="Files or folders (claude-code default: ~/.claude/projects)")
+    imp.add_argument("--store", help="Store URL (MAINLOOP_STORE)")
+    imp.add_argument("--project", default=DEFAULT_PROJECT, help="Project for claude-ai/chatgpt conversations")
+    imp.add_argument("--no-summaries", action="store_true", help="Leave summaries to a later `mainloop compact`")
+    hook = sub.add_parser("hook", help="Claude Code hook: reads the hook's JSON on stdin (see README)")
+    hook.add_argument("--store", help="Store URL (MAINLOOP_STORE)")
     return parser
 
 
@@ -84,6 +96,27 @@ async def _compact(settings: Settings, thread_id: str | None) -> int:
             file=sys.stderr,
         )
     return 1 if report.failed else 0
+
+
+async def _import(settings: Settings, kind: str, paths: list[Path], project: str, summaries: bool) -> int:
+    if kind != "claude-code" and not paths:
+        raise InvalidInput(f"mainloop import {kind} needs the files to read")
+    missing = [str(p) for p in paths if not p.expanduser().exists()]
+    if missing:
+        raise InvalidInput(f"no such file or folder: {', '.join(missing)}")
+    async with open_hub(settings) as hub:
+        if not isinstance(hub.store, ImportSink):
+            raise InvalidInput("imports need a sqlite:/// store; import into SQLite, then `mainloop migrate` it")
+        report, progress = ImportReport(), Progress()
+        try:
+            items = source_items(kind, [p.expanduser() for p in paths], report.tally, project)
+            await write_threads(hub.store, items, progress, report)
+        finally:
+            progress.close()
+        if summaries:
+            await build_summaries(hub.pyramid(), report)
+    print("\n".join(report.lines()))
+    return 0
 
 
 async def _stdio(settings: Settings) -> None:
@@ -143,7 +176,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return anyio.run(agent_run, load_settings(), args.prompt_file, args.work_folder)
     try:
-        settings = load_settings(**{k: v for k, v in vars(args).items() if k not in ("command", "thread_id")})
+        settings = load_settings(**{k: v for k, v in vars(args).items() if k in ("host", "port", "store")})
     except ValidationError as exc:
         print(f"mainloop: bad configuration: {exc}", file=sys.stderr)
         return 2
@@ -152,6 +185,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if args.command == "compact":
         return _run(_compact, settings, args.thread_id)
+    if args.command == "import":
+        return _run(_import, settings, args.kind, args.paths, args.project, not args.no_summaries)
     return _run(_serve if args.command == "serve" else _stdio, settings)
 
 

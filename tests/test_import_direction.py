@@ -16,6 +16,7 @@ LAYERS = {
     "memory": 2,
     "search": 2,
     "agents": 2,
+    "importers": 2,
     "hub": 3,
     "edge": 4,
     "tools": 4,
