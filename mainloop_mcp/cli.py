@@ -1,34 +1,34 @@
-"""`mainloop serve | stdio | compact`: the console script."""
+"""`mainloop serve | stdio | compact | migrate | import | hook`: the console script.
+
+Modules that only some commands need are imported inside those commands, so `mainloop hook` (run by
+Claude Code on every turn) starts without loading the web server.
+"""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
+import threading
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 import anyio
-import uvicorn
 from pydantic import ValidationError
 
 from mainloop_mcp.config import Settings, load_settings
 from mainloop_mcp.errors import InvalidInput, MainloopError
-from mainloop_mcp.hub import open_hub
 from mainloop_mcp.importers.exports import DEFAULT_PROJECT
 from mainloop_mcp.importers.progress import Progress
 from mainloop_mcp.importers.runner import KINDS, ImportReport, build_summaries, source_items, write_threads
-from mainloop_mcp.memory.compact import compact
-from mainloop_mcp.server import run_stdio
 from mainloop_mcp.store import open_store
 from mainloop_mcp.store.imports import ImportSink
 from mainloop_mcp.store.sqlite import path_from_url
-from mainloop_mcp.store.transfer import copy_store, side_of, tally
-from mainloop_mcp.web.app import InsecureBinding, check_binding, create_app
-from mainloop_mcp.web.auth import RedactQueryStrings
 
 log = logging.getLogger("mainloop")
 SHUTDOWN_GRACE_SECONDS = 3
+HOOK_DEADLINE_SECONDS = 3.0
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -67,6 +67,12 @@ def _parser() -> argparse.ArgumentParser:
 
 
 async def _serve(settings: Settings) -> None:
+    import uvicorn
+
+    from mainloop_mcp.hub import open_hub
+    from mainloop_mcp.web.app import check_binding, create_app
+    from mainloop_mcp.web.auth import RedactQueryStrings
+
     check_binding(settings)
     async with open_hub(settings) as hub:
         app = create_app(hub)
@@ -86,6 +92,9 @@ async def _serve(settings: Settings) -> None:
 
 
 async def _compact(settings: Settings, thread_id: str | None) -> int:
+    from mainloop_mcp.hub import open_hub
+    from mainloop_mcp.memory.compact import compact
+
     """Prints the report; exits 1 when some thread failed (the others were compacted), so cron notices."""
     async with open_hub(settings) as hub:
         report = await compact(hub.pyramid(), thread_id)
@@ -104,6 +113,8 @@ async def _import(settings: Settings, kind: str, paths: list[Path], project: str
     missing = [str(p) for p in paths if not p.expanduser().exists()]
     if missing:
         raise InvalidInput(f"no such file or folder: {', '.join(missing)}")
+    from mainloop_mcp.hub import open_hub
+
     async with open_hub(settings) as hub:
         if not isinstance(hub.store, ImportSink):
             raise InvalidInput("imports need a sqlite:/// store; import into SQLite, then `mainloop migrate` it")
@@ -120,11 +131,16 @@ async def _import(settings: Settings, kind: str, paths: list[Path], project: str
 
 
 async def _stdio(settings: Settings) -> None:
+    from mainloop_mcp.hub import open_hub
+    from mainloop_mcp.server import run_stdio
+
     async with open_hub(settings) as hub:
         await run_stdio(hub)
 
 
 async def _migrate(source_url: str, target_url: str) -> int:
+    from mainloop_mcp.store.transfer import copy_store, side_of, tally
+
     if source_url.startswith("sqlite:///") and not path_from_url(source_url).is_file():
         raise InvalidInput(f"source {source_url!r} does not exist; give the path of an existing mainloop.db")
     source = await open_store(source_url)
@@ -153,6 +169,8 @@ def _first_leaf(group: BaseExceptionGroup[BaseException]) -> BaseException:
 
 def _run(fn: Callable[..., Awaitable[int | None]], *args: object) -> int:
     """Run a command; errors a person should read (also from inside the hub's task group) exit 2."""
+    from mainloop_mcp.web.app import InsecureBinding
+
     try:
         return anyio.run(fn, *args) or 0
     except BaseExceptionGroup as group:
@@ -165,6 +183,32 @@ def _run(fn: Callable[..., Awaitable[int | None]], *args: object) -> int:
     except KeyboardInterrupt:
         return 130
     return 2
+
+
+def _hook(settings: Settings) -> int:
+    """Claude Code must never wait on the hub: any failure is one stderr line and exit 0, and a store that
+    does not answer within HOOK_DEADLINE_SECONDS is left alone (the turns are posted by the next run)."""
+    from mainloop_mcp.importers.hook import run_hook
+
+    raw = sys.stdin.read()
+    answer: list[str | None] = []
+
+    def work() -> None:
+        try:
+            answer.append(anyio.run(run_hook, raw, settings))
+        except Exception as exc:  # quiet by design: report, never fail the session
+            print(f"mainloop hook: {str(exc).splitlines()[0][:300]}; new turns stay for the next run", file=sys.stderr)
+
+    worker = threading.Thread(target=work, daemon=True)
+    worker.start()
+    worker.join(HOOK_DEADLINE_SECONDS)
+    if worker.is_alive():
+        print(f"mainloop hook: the store did not answer in {HOOK_DEADLINE_SECONDS:.0f} s; skipped", file=sys.stderr)
+        sys.stderr.flush()
+        os._exit(0)  # leave the blocked worker behind; SQLite rolls its open transaction back
+    if answer and answer[0]:
+        print(answer[0])
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -185,6 +229,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if args.command == "compact":
         return _run(_compact, settings, args.thread_id)
+    if args.command == "hook":
+        return _hook(settings)
     if args.command == "import":
         return _run(_import, settings, args.kind, args.paths, args.project, not args.no_summaries)
     return _run(_serve if args.command == "serve" else _stdio, settings)

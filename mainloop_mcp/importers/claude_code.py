@@ -143,6 +143,7 @@ def read_transcript(path: Path, tally: Tally, start: int = 0, into: Transcript |
     A last line without its newline is left for the next read when the file is still being written
     (the hook) and reported as cut short otherwise."""
     transcript = into if into is not None else Transcript()
+    transcript.end = max(transcript.end, start)
     with path.open("rb") as f:
         f.seek(start)
         data = f.read()
