@@ -1,11 +1,15 @@
 // The phone page's shell: login, the thread tree, switching, creating and archiving threads.
 // Everything goes through MCP calls to /mcp (see mcp.js); messages.js and live.js do the rest.
 
+import { sendQueued } from "./composer.js";
+import { isNetworkError, isReachable, networkFailed, onReachability, watchConnection } from "./connection.js";
 import { isLive, listen, stopListening } from "./live.js";
 import { AuthError } from "./mcp.js";
 import { refreshMessages, showMessages } from "./messages.js";
+import { forgetQueue } from "./outbox.js";
 import { closePanel } from "./panel.js";
-import { $, TOKEN_KEY, client, features, onAuthFailure, reportError, state, threadChanged } from "./shared.js";
+import { $, TOKEN_KEY, client, features, onAuthFailure, reportError, showStatus, state, threadChanged } from "./shared.js";
+import * as snapshot from "./snapshot.js";
 
 // ---------- login ----------
 
@@ -13,6 +17,7 @@ function showLogin(message) {
   stopListening();
   closePanel();
   $("app").hidden = true;
+  $("skeleton").hidden = true;
   $("message-list").replaceChildren();
   $("tree").replaceChildren();
   state.threads.clear();
@@ -32,6 +37,10 @@ $("login-form").addEventListener("submit", async (event) => {
 
 $("logout").addEventListener("click", () => {
   localStorage.removeItem(TOKEN_KEY);
+  // What this browser kept of the hub goes with the token: saved threads, queued posts, drafts.
+  snapshot.forgetAll();
+  forgetQueue();
+  for (const key of Object.keys(localStorage)) if (key.startsWith("mainloop.draft.")) localStorage.removeItem(key);
   showLogin("");
 });
 
@@ -45,26 +54,71 @@ onAuthFailure((error) => {
 // ---------- start ----------
 
 async function start() {
-  // One round trip for all three: a refused token fails them alike, and nothing shows before they answer.
+  const saved = snapshot.loadTree();
+  if (saved && !shownFromSnapshot) showSnapshot(saved);
+  // One round trip for all three: a refused token fails them alike.
   let tools;
   try {
     [, tools] = await Promise.all([client.discover(), client.listTools(), loadTree()]);
   } catch (error) {
     if (error instanceof AuthError) return reportError(error, "connect");
+    if (shownFromSnapshot && isNetworkError(error)) return offlineStart();
+    $("skeleton").hidden = true;
     $("login").hidden = false;
     $("login-error").textContent = `Can't reach the hub: ${error.message}`;
     $("login-error").hidden = false;
     return;
   }
   state.tools = new Set(tools.map((t) => t.name));
-  $("login").hidden = true;
-  $("app").hidden = false;
+  showApp();
   const wanted = new URLSearchParams(location.hash.slice(1)).get("thread");
   await selectThread(wanted && state.threads.has(wanted) ? wanted : state.mainId).catch((error) =>
     reportError(error, "open the thread"),
   );
+  sendQueued();
   loadFeatures().catch((error) => reportError(error, "load search, memory and agents"));
 }
+
+function showApp() {
+  $("skeleton").hidden = true;
+  $("login").hidden = true;
+  $("app").hidden = false;
+  if (!showApp.watching) watchConnection();
+  showApp.watching = true;
+}
+
+// The last state this browser saw, drawn before the hub answers: on a slow network it is what shows
+// first, and offline it is all there is (read-only; posts wait in the outbox).
+let shownFromSnapshot = false;
+function showSnapshot(saved) {
+  shownFromSnapshot = true;
+  state.threads = new Map(saved.threads.map((t) => [t.id, t]));
+  state.mainId = saved.mainId;
+  showApp();
+  const wanted = new URLSearchParams(location.hash.slice(1)).get("thread");
+  const thread = state.threads.get(wanted) ?? state.threads.get(state.mainId);
+  if (!thread) return;
+  state.currentId = thread.id;
+  threadChanged(thread.id);
+  renderHeader(thread);
+  renderTree();
+  showMessages(thread.id).catch(() => {}); // draws the saved page; the hub's answer comes with start()
+}
+
+function offlineStart() {
+  networkFailed();
+  showStatus(`Offline: showing what this phone saved at ${new Date(snapshot.loadTree().at).toLocaleString()}.`);
+  onReachability((up) => up && !state.tools.size && start());
+}
+
+onReachability((up) => {
+  $("live").classList.remove("on");
+  $("live").title = up ? "Reconnecting…" : "Offline: the hub can't be reached";
+  if (!up) return stopListening();
+  if (!state.tools.size || !state.currentId) return; // start() is still on its way
+  sendQueued();
+  listen({ onThread: refreshMessages, onTree: loadTree });
+});
 
 // The optional views load after the thread shows, and only for the tools this hub lists.
 let featuresLoaded = false;
@@ -99,6 +153,7 @@ async function loadTree() {
   const threads = await fetchThreads();
   state.threads = new Map(threads.map((t) => [t.id, t]));
   state.mainId = threads.find((t) => t.thread_type === "main")?.id ?? (await client.callTool("get_thread")).id;
+  if (!state.showArchived) snapshot.saveTree(state.threads, state.mainId);
   renderTree();
 }
 
@@ -188,10 +243,16 @@ function renderHeader(thread) {
 }
 
 document.addEventListener("visibilitychange", () => {
-  if (document.visibilityState === "visible" && state.currentId && !$("app").hidden) {
+  if (document.visibilityState === "visible" && state.currentId && !$("app").hidden && isReachable()) {
     refreshMessages().catch((e) => reportError(e, "refresh"));
     if (!isLive()) listen({ onThread: refreshMessages, onTree: loadTree });
   }
+});
+
+// A link to another thread (#thread=...), e.g. from a notification or a message.
+addEventListener("hashchange", () => {
+  const wanted = new URLSearchParams(location.hash.slice(1)).get("thread");
+  if (wanted && wanted !== state.currentId && !$("app").hidden) selectThread(wanted).catch((e) => reportError(e, "open the thread"));
 });
 
 // ---------- create and archive ----------
@@ -262,5 +323,19 @@ $("archive").addEventListener("click", async () => {
     reportError(error, "archive the thread");
   }
 });
+
+// ---------- service worker ----------
+
+if ("serviceWorker" in navigator) {
+  addEventListener("load", () => {
+    navigator.serviceWorker
+      .register("/static/sw.js", { scope: "/", updateViaCache: "none" })
+      .catch((error) => console.warn("no service worker", error));
+  });
+  navigator.serviceWorker.addEventListener("message", ({ data }) => {
+    if (data?.type === "updated") showStatus("A new version of the page is ready: reload to use it.");
+    if (data?.type === "open-thread" && data.threadId) selectThread(data.threadId).catch((e) => reportError(e, "open the thread"));
+  });
+}
 
 start();
