@@ -18,7 +18,10 @@ const markdown = import("./markdown.js").catch((error) => {
 export async function showMessages(threadId) {
   resetList();
   const saved = snapshot.loadThread(threadId);
-  if (saved) await drawPage(threadId, saved.messages, saved.olderCursor, true);
+  if (saved) {
+    await drawPage(threadId, saved.messages, saved.olderCursor, true);
+    performance.mark("mainloop:saved-visible"); // read by bench/web_first_load.py
+  }
   else $("message-list").classList.add("loading");
   let page;
   try {
