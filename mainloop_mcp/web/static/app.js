@@ -7,9 +7,10 @@ import { isLive, listen, stopListening } from "./live.js";
 import { AuthError } from "./mcp.js";
 import { refreshMessages, showMessages } from "./messages.js";
 import { forgetQueue } from "./outbox.js";
-import { closePanel } from "./panel.js";
+import { closePanel, el } from "./panel.js";
 import { $, TOKEN_KEY, client, features, onAuthFailure, reportError, showStatus, state, threadChanged } from "./shared.js";
 import * as snapshot from "./snapshot.js";
+import * as triage from "./triage.js";
 
 // ---------- login ----------
 
@@ -125,7 +126,7 @@ let featuresLoaded = false;
 async function loadFeatures() {
   if (featuresLoaded) return features.refreshRuns?.();
   featuresLoaded = true;
-  Object.assign(features, { selectThread, loadTree, refreshMessages, setDrawer });
+  Object.assign(features, { selectThread, loadTree, refreshMessages, setDrawer, renderTree });
   const has = (...names) => names.every((n) => state.tools.has(n));
   const modules = await Promise.all([
     has("search") && import("./search.js"),
@@ -155,6 +156,7 @@ async function loadTree() {
   state.mainId = threads.find((t) => t.thread_type === "main")?.id ?? (await client.callTool("get_thread")).id;
   if (!state.showArchived) snapshot.saveTree(state.threads, state.mainId);
   renderTree();
+  refreshActivity();
 }
 
 // An active task whose project is archived (and hidden) still shows, under main.
@@ -164,7 +166,16 @@ function childrenOf(parentId) {
   const order = { project: 0, task: 1 };
   return [...state.threads.values()]
     .filter((t) => t.parent_id === parentId || (parentId === state.mainId && isOrphan(t)))
-    .sort((a, b) => order[a.thread_type] - order[b.thread_type] || b.updated_at.localeCompare(a.updated_at));
+    .sort((a, b) => order[a.thread_type] - order[b.thread_type] || lastActivity(b).localeCompare(lastActivity(a)));
+}
+
+// A preview reads as text: markdown's marks go.
+const plainText = (md) => md.replace(/[*_`#>~]+/g, "").replace(/\[([^\]]*)\]\([^)]*\)/g, "$1");
+
+// The newer of the thread's own change and its newest message (ISO strings in UTC compare as text).
+function lastActivity(thread) {
+  const last = triage.activity.get(thread.id)?.last_at;
+  return last && last > thread.updated_at ? last : thread.updated_at;
 }
 
 function treeItem(thread) {
@@ -172,14 +183,22 @@ function treeItem(thread) {
   const button = document.createElement("button");
   button.className = `thread-link type-${thread.thread_type}`;
   button.dataset.id = thread.id;
+  button.title = thread.title;
   if (thread.id === state.currentId) button.setAttribute("aria-current", "page");
-  const title = document.createElement("span");
-  title.className = "thread-name";
-  title.textContent = thread.title;
-  const badge = document.createElement("span");
-  badge.className = `badge status-${thread.status}`;
-  badge.textContent = thread.thread_type === "main" ? "main" : thread.status;
-  button.append(title, badge);
+  const a = triage.activity.get(thread.id);
+  const count = triage.unread(thread.id);
+  const run = triage.runStatus.get(thread.id);
+  const status = thread.thread_type === "main" ? "main" : thread.status !== "active" ? thread.status : null;
+  button.append(
+    el("span", { className: "thread-line" },
+      el("span", { className: "thread-name", text: thread.title }),
+      a?.last_at && el("time", { className: "thread-time", dateTime: a.last_at, text: triage.shortTime(a.last_at) })),
+    el("span", { className: "thread-line" },
+      el("span", { className: "thread-preview", text: a?.preview ? `${a.last_role === "user" ? "You: " : ""}${plainText(a.preview)}` : "" }),
+      run && el("span", { className: `badge run-${run}`, text: run.replace("_", " ") }),
+      status && el("span", { className: `badge status-${status}`, text: status }),
+      count > 0 && el("span", { className: "unread", text: String(count), ariaLabel: `${count} unread` })),
+  );
   li.append(button);
   const children = childrenOf(thread.id);
   if (children.length) {
@@ -188,6 +207,17 @@ function treeItem(thread) {
     li.append(ul);
   }
   return li;
+}
+
+let activityLoading = null;
+/** Reloads the triage figures (counts, previews) and redraws the tree; one read at a time. */
+function refreshActivity() {
+  activityLoading ??= triage
+    .loadActivity()
+    .then(renderTree)
+    .catch((error) => console.warn("threads://activity failed", error))
+    .finally(() => (activityLoading = null));
+  return activityLoading;
 }
 
 function renderTree() {
@@ -212,7 +242,11 @@ function setDrawer(open) {
   $("scrim").hidden = !open;
   $("menu").setAttribute("aria-expanded", String(open));
 }
-$("menu").addEventListener("click", () => setDrawer(!document.body.classList.contains("drawer-open")));
+$("menu").addEventListener("click", () => {
+  const open = !document.body.classList.contains("drawer-open");
+  setDrawer(open);
+  if (open) refreshActivity();
+});
 $("scrim").addEventListener("click", () => setDrawer(false));
 
 // ---------- one thread ----------
@@ -220,6 +254,7 @@ $("scrim").addEventListener("click", () => setDrawer(false));
 async function selectThread(id) {
   const thread = state.threads.get(id) ?? (await client.callTool("get_thread", { thread_id: id }));
   const switched = state.currentId !== thread.id;
+  if (switched) triage.leave(state.currentId);
   state.currentId = thread.id;
   state.threads.set(thread.id, thread);
   if (switched) threadChanged(thread.id);

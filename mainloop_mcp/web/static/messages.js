@@ -22,12 +22,12 @@ export async function showMessages(threadId) {
     await drawPage(threadId, saved.messages, saved.olderCursor, true);
     performance.mark("mainloop:saved-visible"); // read by bench/web_first_load.py
   }
-  else $("message-list").classList.add("loading");
+  else $("message-list").classList.add("skeleton-rows");
   let page;
   try {
     page = await client.callTool("read_messages", { thread_id: threadId, limit: PAGE_SIZE });
   } finally {
-    if (state.currentId === threadId) $("message-list").classList.remove("loading");
+    if (state.currentId === threadId) $("message-list").classList.remove("skeleton-rows");
   }
   if (state.currentId !== threadId) return false;
   if (saved) resetList();
@@ -37,6 +37,7 @@ export async function showMessages(threadId) {
 }
 
 function resetList() {
+  hidePill();
   state.messages.clear();
   state.olderCursor = null;
   $("older").hidden = true;
@@ -106,6 +107,7 @@ export async function addMessages(messages, where) {
   else $("message-list").append(...items);
   $("empty").hidden = state.messages.size > 0;
   $("older").hidden = !state.olderCursor;
+  return unseen.length;
 }
 
 function nearBottom() {
@@ -115,7 +117,22 @@ function nearBottom() {
 export function scrollToBottom() {
   const box = $("messages");
   box.scrollTop = box.scrollHeight;
+  hidePill();
 }
+
+// ---------- the "new messages" pill: new messages arrived while the reader was scrolled up ----------
+
+let pillCount = 0;
+function showPill(added) {
+  pillCount += added;
+  $("new-pill").textContent = `↓ ${pillCount} new message${pillCount === 1 ? "" : "s"}`;
+  $("new-pill").hidden = false;
+}
+function hidePill() {
+  pillCount = 0;
+  $("new-pill").hidden = true;
+}
+$("new-pill").addEventListener("click", scrollToBottom);
 
 $("older").addEventListener("click", async () => {
   const id = state.currentId;
@@ -144,12 +161,13 @@ export async function refreshMessages() {
     do {
       refreshAgain = false;
       const id = state.currentId;
-      const stick = nearBottom();
       const page = await client.callTool("read_messages", { thread_id: id, limit: PAGE_SIZE });
       if (state.currentId !== id) continue;
-      await addMessages(page.messages, "bottom");
+      const stick = nearBottom();
+      const added = await addMessages(page.messages, "bottom");
       snapshot.saveThread(id, page.messages, page.next_cursor);
       if (stick) scrollToBottom();
+      else if (added) showPill(added);
     } while (refreshAgain);
   })().finally(() => (refreshing = null));
   return refreshing;
@@ -163,5 +181,12 @@ export const listHooks = { afterDraw: () => {} };
 // The keyboard opening shrinks the list (interactive-widget=resizes-content): stay at the bottom if
 // that is where the reader was.
 let pinned = true;
-$("messages").addEventListener("scroll", () => (pinned = nearBottom()), { passive: true });
+$("messages").addEventListener(
+  "scroll",
+  () => {
+    pinned = nearBottom();
+    if (pinned && pillCount) hidePill();
+  },
+  { passive: true },
+);
 new ResizeObserver(() => pinned && scrollToBottom()).observe($("messages"));

@@ -1,5 +1,6 @@
-"""The phone page on bad networks, in a real Chromium against a real `mainloop serve`: the service
-worker, the saved state, the outbox (nothing lost, nothing doubled), the connection dot, thread switches."""
+"""The phone page for real phones, in a real Chromium against a real `mainloop serve`: bad networks (the
+service worker, the saved state, the outbox: nothing lost, nothing doubled; the connection dot, thread
+switches), triage in the thread list, and the composer (per-thread drafts, copy buttons)."""
 
 from __future__ import annotations
 
@@ -154,7 +155,7 @@ async def test_a_thread_switch_never_shows_the_previous_threads_state(hub: Serve
         await page.click("#menu")
         await page.click(".thread-link:has-text('Quiet')")
         await expect(page.locator("#thread-title")).to_have_text("Quiet")
-        await expect(page.locator(".message-list.loading")).to_be_visible()  # the skeleton, not Busy's messages
+        await expect(page.locator(".message-list.skeleton-rows")).to_be_visible()  # the skeleton, not Busy's messages
         assert await page.locator(".msg").count() == 0
         await expect(page.locator("#older")).to_be_hidden()
         await screenshot(page, "switch-loading-390x664")
@@ -179,5 +180,91 @@ async def test_desktop_offline_banner(hub: ServedHub, browser: Browser) -> None:
         await screenshot(page, "offline-queued-1440x900")
         await context.set_offline(False)
         await expect(page.locator(".msg.queued")).to_have_count(0, timeout=15_000)
+    finally:
+        await context.close()
+
+
+async def test_the_thread_list_triages_unread_previews_and_times(hub: ServedHub, browser: Browser) -> None:
+    long_title = "Garden plans for the whole long summer season with the kids and the neighbours"
+    async with mcp_client(hub.mcp_url, TOKEN) as agent:
+        garden = await call(agent, "create_thread", title=long_title, thread_type="project")
+        await call(agent, "post_message", thread_id=garden["id"], content="Seen before.")
+    errors: list[str] = []
+    context, page = await logged_in(browser, hub, errors)
+    try:
+        await page.click("#menu")
+        row = page.locator(".thread-link", has_text="Garden plans")
+        await expect(row.locator(".thread-name")).to_have_text(long_title)  # whole, wrapped
+        await expect(row.locator(".thread-preview")).to_have_text("You: Seen before.")
+        await expect(row.locator(".unread")).to_have_count(0)  # a new device starts with everything read
+        await page.click("#scrim", position={"x": 370, "y": 300})
+        async with mcp_client(hub.mcp_url, TOKEN) as agent:
+            for n in range(3):
+                await call(
+                    agent, "post_message", thread_id=garden["id"], role="assistant", content=f"Idea {n}: **beans**"
+                )
+        await page.click("#menu")
+        await expect(row.locator(".unread")).to_have_text("3")
+        await expect(row.locator(".thread-preview")).to_have_text("Idea 2: beans")
+        await expect(row.locator(".thread-time")).to_have_text(re.compile(r"\d{1,2}:\d{2}"))
+        box = await row.bounding_box()
+        assert box is not None and box["x"] + box["width"] <= 390
+        await screenshot(page, "triage-drawer-390x664")
+        await row.click()
+        await expect(page.locator(".msg")).to_have_count(4)
+        await page.click("#menu")
+        await expect(row.locator(".unread")).to_have_count(0)  # read now
+        await page.click("#scrim", position={"x": 370, "y": 300})
+
+        # the pill: new messages while scrolled up
+        async with mcp_client(hub.mcp_url, TOKEN) as agent:
+            for n in range(12):
+                await call(
+                    agent, "post_message", thread_id=garden["id"], role="assistant", content=f"Filler {n}\n\n" * 3
+                )
+        await expect(page.locator(".msg")).to_have_count(16)
+        await page.locator("#messages").evaluate("box => box.scrollTop = 0")
+        async with mcp_client(hub.mcp_url, TOKEN) as agent:
+            await call(agent, "post_message", thread_id=garden["id"], role="assistant", content="Below the fold.")
+        pill = page.locator("#new-pill")
+        await expect(pill).to_have_text("↓ 1 new message")
+        await screenshot(page, "triage-pill-390x664")
+        await pill.click()
+        await expect(pill).to_be_hidden()
+        await expect(page.locator(".msg").last).to_be_in_viewport()
+        assert errors == []
+    finally:
+        await context.close()
+
+
+async def test_drafts_stay_with_their_thread_and_survive_a_reload(hub: ServedHub, browser: Browser) -> None:
+    async with mcp_client(hub.mcp_url, TOKEN) as agent:
+        one = await call(agent, "create_thread", title="Draft one", thread_type="project")
+        two = await call(agent, "create_thread", title="Draft two", thread_type="project")
+        await call(agent, "post_message", thread_id=one["id"], content="```sh\nmake garden\n```")
+    errors: list[str] = []
+    context, page = await logged_in(browser, hub, errors)
+    await context.grant_permissions(["clipboard-read", "clipboard-write"])
+    try:
+        await page.goto(f"{hub.base}/#thread={one['id']}")
+        await expect(page.locator("#thread-title")).to_have_text("Draft one")
+        await page.fill("#input", "half a thought for one")
+        await page.goto(f"{hub.base}/#thread={two['id']}")
+        await expect(page.locator("#thread-title")).to_have_text("Draft two")
+        await expect(page.locator("#input")).to_have_value("")  # the draft did not follow
+        await page.fill("#input", "and one for two")
+        await page.reload()
+        await expect(page.locator("#thread-title")).to_have_text("Draft two")
+        await expect(page.locator("#input")).to_have_value("and one for two")
+        await page.goto(f"{hub.base}/#thread={one['id']}")
+        await expect(page.locator("#input")).to_have_value("half a thought for one")
+
+        await page.locator("pre > .copy").click()  # the code block's own copy button
+        await expect(page.locator("pre > .copy")).to_have_text("Copied")
+        assert await page.evaluate("navigator.clipboard.readText()") == "make garden\n"
+        await page.locator(".msg-head .copy").click()  # the whole message, as markdown
+        assert await page.evaluate("navigator.clipboard.readText()") == "```sh\nmake garden\n```"
+        await screenshot(page, "composer-draft-copy-390x664")
+        assert errors == []
     finally:
         await context.close()
