@@ -44,6 +44,7 @@ from mainloop_mcp.store.base import (
 )
 from mainloop_mcp.store.rows import message_from_row, thread_from_row
 from mainloop_mcp.store.sqlite_changes import CHANGES_MIGRATION, CommitSignal, SqliteChangeLog
+from mainloop_mcp.store.sqlite_edits import SqliteEdits
 from mainloop_mcp.store.sqlite_memory import MEMORY_MIGRATION, SqliteMemory
 from mainloop_mcp.store.sqlite_runs import AGENT_RUNS_MIGRATION, SqliteAgentRuns
 from mainloop_mcp.store.timestamps import to_micros
@@ -101,7 +102,7 @@ def path_from_url(url: str) -> Path:
     return Path(url.removeprefix("sqlite:///")).expanduser()
 
 
-class SqliteStore(SqliteMemory, SqliteAgentRuns):
+class SqliteStore(SqliteMemory, SqliteAgentRuns, SqliteEdits):
     """Store, SummaryStore, SearchIndex and AgentRunStore on one file; open with `await SqliteStore.open(path)`."""
 
     def __init__(self, conn: sqlite3.Connection, clock: Clock) -> None:

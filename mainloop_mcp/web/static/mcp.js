@@ -56,7 +56,7 @@ export class McpClient {
     this.nextId = 1;
   }
 
-  async #post(method, params, { signal, progressToken } = {}) {
+  async #post(method, params, { signal, progressToken, meta } = {}) {
     const id = `${method}-${this.nextId++}`;
     const headers = {
       "Content-Type": "application/json",
@@ -79,6 +79,7 @@ export class McpClient {
           "io.modelcontextprotocol/clientCapabilities": {},
           "io.modelcontextprotocol/clientInfo": CLIENT_INFO,
           ...(progressToken != null && { progressToken }),
+          ...meta,
         },
       },
     };
@@ -163,12 +164,14 @@ export class McpClient {
   }
 
   /**
-   * Opens a `subscriptions/listen` stream and calls onEvent({method, uri}) for every change
-   * notification until the stream ends or `signal` aborts. onReady runs once the server has
-   * acknowledged (from then on nothing is missed, so that is the moment to refetch).
+   * Opens a `subscriptions/listen` stream and calls onEvent({method, uri, meta}) for every change
+   * notification until the stream ends or `signal` aborts. onReady(meta) runs once the server has
+   * acknowledged (from then on nothing is missed). `meta` carries the hub's sequence number
+   * ("io.mainloop/seq"); pass the last one seen as `since` and the hub first replays every later change.
    */
-  async listen(filter, { onEvent, onReady, signal }) {
-    const { response } = await this.#post("subscriptions/listen", { notifications: filter }, { signal });
+  async listen(filter, { onEvent, onReady, signal, since }) {
+    const meta = since != null ? { "io.mainloop/since": since } : {};
+    const { response } = await this.#post("subscriptions/listen", { notifications: filter }, { signal, meta });
     const type = response.headers.get("content-type") || "";
     if (!type.startsWith("text/event-stream")) {
       const message = type.startsWith("application/json") ? await response.json() : {};
@@ -176,8 +179,9 @@ export class McpClient {
       throw new McpError(`subscriptions/listen was not answered with a stream (HTTP ${response.status})`);
     }
     for await (const message of sseMessages(response.body)) {
-      if (message.method === "notifications/subscriptions/acknowledged") onReady?.();
-      else if (message.method) onEvent({ method: message.method, uri: message.params?.uri });
+      const meta = message.params?._meta || {};
+      if (message.method === "notifications/subscriptions/acknowledged") onReady?.(meta);
+      else if (message.method) onEvent({ method: message.method, uri: message.params?.uri, meta });
       else if ("result" in message || "error" in message) return; // graceful end of the stream
     }
   }
