@@ -73,9 +73,17 @@ async def _serve(settings: Settings) -> None:
         await server.serve()
 
 
-async def _compact(settings: Settings, thread_id: str | None) -> None:
+async def _compact(settings: Settings, thread_id: str | None) -> int:
+    """Prints the report; exits 1 when some thread failed (the others were compacted), so cron notices."""
     async with open_hub(settings) as hub:
-        print((await compact(hub.pyramid(), thread_id)).model_dump_json())
+        report = await compact(hub.pyramid(), thread_id)
+    print(report.model_dump_json())
+    for failure in report.failed:
+        print(
+            f"mainloop: thread {failure.thread_id} ({failure.title}) was not compacted: {failure.error}",
+            file=sys.stderr,
+        )
+    return 1 if report.failed else 0
 
 
 async def _stdio(settings: Settings) -> None:

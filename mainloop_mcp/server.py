@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 from mcp.server import MCPServer
 
 from mainloop_mcp import __version__
 from mainloop_mcp.edge import prompt_errors, prompt_lookup_errors, resource_errors, tool_errors
 from mainloop_mcp.hub import Hub
+from mainloop_mcp.live.wire import attach_live, live_fan_out
 from mainloop_mcp.prompts import memory as memory_prompts
 from mainloop_mcp.prompts import threads as thread_prompts
 from mainloop_mcp.resources import agents as agent_resources
@@ -32,16 +33,20 @@ TEMPLATES: list[tuple[str, str, Callable[..., Awaitable[str]]]] = [
     *memory_resources.TEMPLATES,
     *agent_resources.TEMPLATES,
 ]
-STATIC_RESOURCES = [*thread_resources.STATIC]
+STATIC_RESOURCES = [*thread_resources.STATIC, *agent_resources.STATIC]
 PROMPTS = [*thread_prompts.PROMPTS, *memory_prompts.PROMPTS]
 
 
 def create_server(hub: Hub) -> MCPServer[Hub]:
-    """An MCPServer whose handlers all reach `hub` through their Context."""
+    """An MCPServer whose handlers all reach `hub` through their Context, and whose sessions (both
+    protocol eras) hear of every change in the hub's change feed."""
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[Hub]) -> AsyncIterator[Hub]:
-        yield hub
+        async with AsyncExitStack() as stack:
+            if legacy is not None and hub.changes is not None:
+                await stack.enter_async_context(live_fan_out(legacy, hub.changes))
+            yield hub
 
     server: MCPServer[Hub] = MCPServer(
         "mainloop",
@@ -52,6 +57,7 @@ def create_server(hub: Hub) -> MCPServer[Hub]:
         log_level=hub.settings.log_level.upper(),  # type: ignore[arg-type]
         middleware=[prompt_lookup_errors],
     )
+    legacy = attach_live(server, hub.changes) if hub.changes is not None else None
     for fn in TOOLS:
         server.add_tool(tool_errors(fn), structured_output=True)  # type: ignore[arg-type]
     for uri, name, template_fn in TEMPLATES:

@@ -32,7 +32,6 @@ async def chat(
         await ctx.report_progress(steps, None, note)
 
     message, reply = await hub_of(ctx).agents.chat(thread_id, content, progress)
-    await ctx.notify_resource_updated(f"thread://{thread_id}")
     return ChatReply(message=message, reply=reply)
 
 

@@ -25,8 +25,6 @@ from mainloop_mcp.model import (
 )
 
 Limit = Annotated[int, Field(description=f"Page size, 1 to {MAX_PAGE_SIZE}")]
-# Listen-stream subscribers (the phone page) refresh their thread tree when this resource changes.
-ACTIVE_THREADS_URI = "threads://active"
 Cursor = Annotated[str | None, Field(description="next_cursor from the previous page; omit for the first page")]
 
 
@@ -41,9 +39,7 @@ async def create_thread(
 ) -> Thread:
     """Create a project thread (under main) or a task thread (under a project or main)."""
     new = NewThread(thread_type=thread_type, title=title, parent_id=parent_id, thread_context=thread_context)
-    thread = await hub_of(ctx).store.create_thread(new)
-    await ctx.notify_resource_updated(ACTIVE_THREADS_URI)
-    return thread
+    return await hub_of(ctx).store.create_thread(new)
 
 
 async def list_threads(
@@ -83,9 +79,7 @@ async def post_message(
     new = NewMessage(
         thread_id=thread_id, role=role, content=content, idempotency_key=idempotency_key, metadata=metadata or {}
     )
-    message = await hub_of(ctx).store.post_message(new)
-    await ctx.notify_resource_updated(f"thread://{thread_id}")
-    return message
+    return await hub_of(ctx).store.post_message(new)
 
 
 async def read_messages(
@@ -105,9 +99,7 @@ async def read_messages(
 
 async def archive_thread(thread_id: Annotated[str, Field(description="Thread to archive")], ctx: Context) -> Thread:
     """Archive a finished project or task thread; its messages stay searchable."""
-    thread = await hub_of(ctx).store.archive_thread(thread_id)
-    await ctx.notify_resource_updated(ACTIVE_THREADS_URI)
-    return thread
+    return await hub_of(ctx).store.archive_thread(thread_id)
 
 
 async def update_thread_context(
