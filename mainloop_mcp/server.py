@@ -18,6 +18,7 @@ from mainloop_mcp.live.wire import attach_live, live_fan_out
 from mainloop_mcp.prompts import memory as memory_prompts
 from mainloop_mcp.prompts import threads as thread_prompts
 from mainloop_mcp.prompts.complete import complete
+from mainloop_mcp.resources import activity as activity_resources
 from mainloop_mcp.resources import agents as agent_resources
 from mainloop_mcp.resources import memory as memory_resources
 from mainloop_mcp.resources import threads as thread_resources
@@ -48,7 +49,7 @@ TEMPLATES: list[tuple[str, str, Callable[..., Awaitable[str]]]] = [
     *memory_resources.TEMPLATES,
     *agent_resources.TEMPLATES,
 ]
-STATIC_RESOURCES = [*thread_resources.STATIC, *agent_resources.STATIC]
+STATIC_RESOURCES = [*thread_resources.STATIC, *activity_resources.STATIC, *agent_resources.STATIC]
 PROMPTS = [*thread_prompts.PROMPTS, *memory_prompts.PROMPTS]
 
 
