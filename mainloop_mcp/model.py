@@ -66,7 +66,7 @@ class Thread(BaseModel):
     parent_id: str | None = None
     thread_type: ThreadType
     title: str
-    thread_context: str
+    thread_context: str = ""
     status: ThreadStatus
     created_at: datetime
     updated_at: datetime

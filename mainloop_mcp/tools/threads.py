@@ -79,7 +79,7 @@ async def list_threads(
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> ThreadPage:
-    """Find threads by title, most recent activity first."""
+    """Find threads by title, most recent activity first (standing context: get_thread)."""
     check_limit(limit)
     store = hub_of(ctx).store
     parent = await resolve_optional(store, parent_id)
@@ -96,7 +96,7 @@ async def list_threads(
     start = decode_cursor("threads:activity", cursor, shape=(int, str))[0] if cursor else 0
     more = start + limit < len(found)
     return ThreadPage(
-        threads=found[start : start + limit],
+        threads=[t.model_copy(update={"thread_context": ""}) for t in found[start : start + limit]],
         next_cursor=encode_cursor("threads:activity", [start + limit, key]) if more else None,
     )
 
