@@ -189,6 +189,30 @@ class MessagePage(BaseModel):
     )
 
 
+class ListedMessage(BaseModel):
+    """A message as listed under its thread (the thread id is said once, on the page)."""
+
+    id: str
+    role: Role
+    content: str
+    created_at: datetime
+    idempotency_key: str | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class ThreadMessages(BaseModel):
+    """One page of one thread's messages, as read_messages answers it."""
+
+    thread_id: str
+    messages: list[ListedMessage]
+    next_cursor: str | None = Field(default=None, description="Pass back as `cursor` for the next page")
+
+    @classmethod
+    def of(cls, thread_id: str, page: MessagePage) -> ThreadMessages:
+        listed = [ListedMessage(**m.model_dump(exclude={"thread_id"})) for m in page.messages]
+        return cls(thread_id=thread_id, messages=listed, next_cursor=page.next_cursor)
+
+
 # agent runs ----------------------------------------------------------------------------------
 
 MAX_PROMPT_BYTES = MAX_CONTENT_BYTES
