@@ -27,7 +27,7 @@ ChangeCallback = Callable[[Change], None]
 
 
 class ChangeFeed:
-    def __init__(self, log_: ChangeLog, *, history: int = HISTORY, poll_interval: float = 0.2) -> None:
+    def __init__(self, log_: ChangeLog, *, history: int = HISTORY, poll_interval: float = 0.1) -> None:
         self._log = log_
         self._ring: deque[Change] = deque(maxlen=history)
         self._listeners: dict[object, ChangeCallback] = {}
