@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -11,11 +12,12 @@ from mcp import Client
 from mcp_types import LoggingMessageNotificationParams
 
 from mainloop_mcp.changes.feed import ChangeFeed
-from mainloop_mcp.hub import Hub
+from mainloop_mcp.hub import Hub, open_hub
 from mainloop_mcp.model import NewAgentRun, NewMessage, NewThread, Role, RunStatus, ThreadType
 from mainloop_mcp.server import create_server
 from mainloop_mcp.store.changes import Change
 from mainloop_mcp.store.sqlite import SqliteStore
+from tests.agent_support import agent_settings
 
 pytestmark = pytest.mark.anyio
 
@@ -160,3 +162,29 @@ async def test_handshake_era_subscribe_updated_list_changed_and_logging(
         await feed_of(hub).catch_up()
         await anyio.sleep(0.2)
         assert "notifications/resources/updated" not in [m for m, _ in got]
+
+
+async def test_an_agent_run_is_announced_on_every_status_change(tmp_path: Path) -> None:
+    async with open_hub(agent_settings(tmp_path)) as hub:
+        feed = feed_of(hub)
+        main = await hub.store.main_thread()
+        await feed.catch_up()
+        seen: list[Change] = []
+        unsubscribe = feed.subscribe(seen.append)
+        spawn = {"prompt": "work\nSLEEP=0.2", "parent_thread_id": main.id, "work_folder": str(tmp_path / "work")}
+        async with (
+            Client(create_server(hub)) as client,
+            client.listen(resource_subscriptions=["agents://recent"]) as sub,
+        ):
+            made = await client.call_tool("spawn_agent", spawn)
+            assert not made.is_error and made.structured_content is not None, made
+            run_id = made.structured_content["id"]  # type: ignore[index]
+            with anyio.fail_after(5):
+                await anext(aiter(sub))  # the page hears of it without polling
+            done = await hub.agents.wait(run_id)
+            await feed.catch_up()
+        unsubscribe()
+        assert done.status is RunStatus.SUCCEEDED
+        # queued (created), running, succeeded: one agent:// change each
+        assert [c.uri for c in seen].count(f"agent://{run_id}") == 3
+        assert f"thread://{done.thread_id}" in [c.uri for c in seen]  # the result posted into its task thread
