@@ -6,6 +6,7 @@ import { $, AGENT_FOLDER_KEY, client, features, reportError, showStatus, state }
 import { AuthError } from "./mcp.js";
 import { addMessages, composer, scrollToBottom } from "./messages.js";
 import { el, plural } from "./panel.js";
+import { runStatus } from "./triage.js";
 
 const LIST_LIMIT = 20;
 const STATUS_NAMES = { timed_out: "timed out" };
@@ -116,6 +117,9 @@ async function loadRuns() {
     noticeFinished(page.runs);
     runs = page.runs;
     renderRuns();
+    // Oldest first, so a thread's newest run decides its status in the tree.
+    for (const run of [...runs].reverse()) runStatus.set(run.thread_id, run.status);
+    features.renderTree?.();
   } catch (error) {
     if (error instanceof AuthError) return reportError(error, "list the agents");
     console.warn("list_agents failed", error);

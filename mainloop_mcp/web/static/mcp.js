@@ -7,6 +7,8 @@
 // stream that ends with the answer. `subscriptions/listen` is a request whose SSE response
 // stays open and carries change notifications: that is how the page gets live updates.
 
+import { createParser } from "/static/vendor/eventsource-parser.js";
+
 export const PROTOCOL_VERSION = "2026-07-28";
 const CLIENT_INFO = { name: "mainloop-web", version: "0.1.0" };
 // Methods whose named parameter is mirrored in the Mcp-Name header (the server checks it).
@@ -29,26 +31,17 @@ function headerValue(value) {
   return `=?base64?${btoa(String.fromCharCode(...bytes))}?=`;
 }
 
-// Parses an SSE byte stream into the JSON of each `data:` event.
+// The JSON of each `data:` event of an SSE byte stream (eventsource-parser does the framing).
 async function* sseMessages(body) {
   const reader = body.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = "";
+  const ready = [];
+  const parser = createParser({ onEvent: (event) => event.data && ready.push(JSON.parse(event.data)) });
   try {
     for (;;) {
       const { value, done } = await reader.read();
       if (done) return;
-      buffer += value.replace(/\r\n/g, "\n");
-      let end;
-      while ((end = buffer.indexOf("\n\n")) >= 0) {
-        const block = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        const data = block
-          .split("\n")
-          .filter((line) => line.startsWith("data:"))
-          .map((line) => line.slice(5).replace(/^ /, ""))
-          .join("\n");
-        if (data) yield JSON.parse(data);
-      }
+      parser.feed(value);
+      while (ready.length) yield ready.shift();
     }
   } finally {
     reader.releaseLock();
