@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import anyio
 import httpx2
 import pytest
 from mcp import Client, StdioServerParameters
@@ -47,5 +48,8 @@ async def test_stdio_bridge_forwards_calls_and_changes_to_a_served_hub(
             assert page.structured_content["messages"][0]["content"] == "through the bridge"  # type: ignore[index]
             await heard.wait_for("notifications/resources/updated", uri)  # its own post, via the hub
             heard.events.clear()
-            await direct.call_tool("post_message", {"thread_id": main, "content": "from the phone"})
-            await heard.wait_for("notifications/resources/updated", uri)
+            async with Client(bridge) as modern, modern.listen(resource_subscriptions=[uri]) as stream:
+                await direct.call_tool("post_message", {"thread_id": main, "content": "from the phone"})
+                await heard.wait_for("notifications/resources/updated", uri)
+                with anyio.fail_after(10):
+                    assert getattr(await anext(aiter(stream)), "uri", None) == uri
