@@ -77,7 +77,10 @@ class Bridge:
         return await self.up.list_tools(cursor=params.cursor if params else None)
 
     async def call_tool(self, ctx: Ctx, params: CallToolRequestParams) -> CallToolResult:
-        return await self.up.call_tool(params.name, params.arguments)
+        async def progress(progress: float, total: float | None, message: str | None) -> None:
+            await ctx.session.report_progress(progress, total, message)  # a no-op unless the caller asked
+
+        return await self.up.call_tool(params.name, params.arguments, progress_callback=progress)
 
     async def list_resources(self, ctx: Ctx, params: PaginatedRequestParams | None) -> ListResourcesResult:
         return await self.up.list_resources(cursor=params.cursor if params else None)
