@@ -188,3 +188,31 @@ async def test_an_agent_run_is_announced_on_every_status_change(tmp_path: Path) 
         # queued (created), running, succeeded: one agent:// change each
         assert [c.uri for c in seen].count(f"agent://{run_id}") == 3
         assert f"thread://{done.thread_id}" in [c.uri for c in seen]  # the result posted into its task thread
+
+
+async def test_the_feed_survives_a_failing_read_and_loses_nothing(hub: Hub) -> None:
+    feed = feed_of(hub)
+    log = feed._log  # the feed's own change log
+    real = log.changes_after
+    calls = 0
+
+    async def flaky(seq: int, limit: int) -> list[Change] | None:
+        nonlocal calls
+        calls += 1
+        if calls <= 2:
+            raise RuntimeError("database is locked")
+        return await real(seq, limit)
+
+    main = await hub.store.main_thread()
+    mark = feed.last_seq
+    heard = anyio.Event()
+    unsubscribe = feed.subscribe(lambda _: heard.set())
+    log.changes_after = flaky  # type: ignore[method-assign]
+    try:
+        await hub.store.post_message(NewMessage(thread_id=main.id, role=Role.USER, content="still heard"))
+        with anyio.fail_after(5):
+            await heard.wait()
+    finally:
+        log.changes_after = real  # type: ignore[method-assign]
+        unsubscribe()
+    assert calls > 2 and [c.uri for c in feed.since(mark) or []] == [f"thread://{main.id}"]
