@@ -104,7 +104,10 @@ class LegacySessions:
                 async for change in receive:
                     for connection, peer in list(self._peers.items()):
                         with anyio.move_on_after(SEND_TIMEOUT_SECONDS):
-                            await _notify(connection, peer, change)
+                            try:
+                                await _notify(connection, peer, change)
+                            except Exception:  # one broken connection must not end the others' updates
+                                log.exception("could not tell a session of %s", change)
         finally:
             unsubscribe()
 
