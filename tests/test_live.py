@@ -100,12 +100,16 @@ async def test_modern_listen_hears_posts_tree_and_agent_changes_made_elsewhere(
 ) -> None:
     writer, reader = two_clients
     main = await hub.store.main_thread()
-    async with reader.listen(
-        resources_list_changed=True, resource_subscriptions=[f"thread://{main.id}", "threads://active"]
-    ) as sub:
+    async with (
+        reader.listen(
+            resources_list_changed=True, resource_subscriptions=[f"thread://{main.id}", "threads://active"]
+        ) as sub,
+        reader.listen(resource_subscriptions=["threads://activity"]) as triage,
+    ):
         await writer.call_tool("post_message", {"thread_id": main.id, "content": "from the other client"})
         with anyio.fail_after(5):
             event = await anext(aiter(sub))
+            assert getattr(await anext(aiter(triage)), "uri", None) == "threads://activity"  # any thread's post
         assert getattr(event, "uri", None) == f"thread://{main.id}"
         # written by the store directly, not by a tool: still heard
         await hub.store.create_thread(NewThread(thread_type=ThreadType.PROJECT, title="new"))
