@@ -40,6 +40,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--store", help="Store URL (MAINLOOP_STORE)")
     stdio = sub.add_parser("stdio", help="Serve MCP over stdio (for Claude Desktop / Claude Code)")
     stdio.add_argument("--store", help="Store URL (MAINLOOP_STORE)")
+    stdio.add_argument(
+        "--hub", help="URL of a running `mainloop serve` (…/mcp) to forward to instead of opening the store"
+    )
     migrate = sub.add_parser(
         "migrate", help="Copy every thread, message, summary and agent run to another store, then verify"
     )
@@ -130,7 +133,14 @@ async def _import(settings: Settings, kind: str, paths: list[Path], project: str
     return 0
 
 
-async def _stdio(settings: Settings) -> None:
+async def _stdio(settings: Settings, hub_url: str | None = None) -> None:
+    if hub_url is not None:
+        from mainloop_mcp import __version__
+        from mainloop_mcp.live.bridge import run_bridge
+
+        token = settings.token.get_secret_value() if settings.token is not None else None
+        await run_bridge(hub_url, token, "mainloop", __version__)
+        return
     from mainloop_mcp.hub import open_hub
     from mainloop_mcp.server import run_stdio
 
@@ -233,7 +243,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _hook(settings)
     if args.command == "import":
         return _run(_import, settings, args.kind, args.paths, args.project, not args.no_summaries)
-    return _run(_serve if args.command == "serve" else _stdio, settings)
+    if args.command == "stdio":
+        return _run(_stdio, settings, args.hub)
+    return _run(_serve, settings)
 
 
 if __name__ == "__main__":
