@@ -17,7 +17,17 @@ from playwright.async_api import Browser, Page, expect
 from mainloop_mcp.model import NewMessage, NewThread, Role, ThreadType
 from mainloop_mcp.store import open_store
 from tests.agent_support import FAKE_CLAUDE, alive, started_pids, wait_for
-from tests.browser import DESKTOP, PHONE, call, chromium, mcp_client, screenshot, watch_console
+from tests.browser import (
+    DESKTOP,
+    DESKTOP_WIDE,
+    PHONE,
+    PHONE_SMALL,
+    call,
+    chromium,
+    mcp_client,
+    screenshot,
+    watch_console,
+)
 from tests.conftest import TOKEN, ServedHub, sqlite_url, start_hub, stop_hub
 
 pytestmark = pytest.mark.anyio
@@ -118,10 +128,14 @@ async def browser() -> AsyncIterator[Browser]:
         yield b
 
 
-async def logged_in(browser: Browser, setup: Setup, errors: list[str], hash_: str = "", desktop: bool = False) -> Page:
+async def logged_in(
+    browser: Browser, setup: Setup, errors: list[str], hash_: str = "", desktop: bool = False, small: bool = False
+) -> Page:
     """A page with the token already stored (the login form has its own tests)."""
     if desktop:
         context = await browser.new_context(viewport=DESKTOP)
+    elif small:
+        context = await browser.new_context(viewport=PHONE_SMALL, is_mobile=True, has_touch=True)
     else:
         context = await browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True)
     await context.add_init_script(f"localStorage.setItem('mainloop.token', {TOKEN!r})")
@@ -308,7 +322,7 @@ async def test_ask_the_agent_puts_its_reply_in_the_thread(setup: Setup, browser:
         await page.click("#send")
         thinking = page.locator(".msg.thinking")
         await expect(thinking).to_contain_text("asking claude-code-mcp")  # the tool's first progress note
-        await expect(page.locator(".msg.pending")).to_contain_text("Which paint for the door?")
+        await expect(page.locator(".msg.role-user")).to_contain_text("Which paint for the door?")
         await screenshot(page, "phone-ask-waiting-390x844")
         reply = page.locator(".msg.role-assistant .msg-body")
         await expect(reply).to_contain_text("fake-claude", timeout=20_000)
@@ -324,6 +338,34 @@ async def test_ask_the_agent_puts_its_reply_in_the_thread(setup: Setup, browser:
         await page.context.close()
 
 
+async def test_stop_ends_a_question_to_the_agent(setup: Setup, browser: Browser) -> None:
+    async with mcp_client(setup.hub.mcp_url, TOKEN) as desktop:
+        porch = await call(desktop, "create_thread", title="Porch", thread_type="project")
+    errors: list[str] = []
+    page = await logged_in(browser, setup, errors, f"#thread={porch['id']}", small=True)
+    try:
+        earlier = set(started_pids(setup.records.parent))
+        await page.click("#ask-toggle")
+        await page.fill("#input", "Paint the porch? SLEEP=60")
+        await page.click("#send")
+        await expect(page.locator(".msg.thinking .msg-role")).to_have_text("assistant")  # as the reply will say
+        await anyio.to_thread.run_sync(
+            lambda: wait_for(lambda: set(started_pids(setup.records.parent)) - earlier, what="the stand-in to start")
+        )
+        pid = sorted(set(started_pids(setup.records.parent)) - earlier)[0]
+        await screenshot(page, "ask-stop-390x664")
+        await page.click(".stop-ask")
+        await expect(page.locator(".msg.thinking")).to_have_count(0)
+        await expect(page.locator("#status")).to_contain_text("Stopped")
+        await anyio.to_thread.run_sync(lambda: wait_for(lambda: not alive(pid), what="the stand-in to end"))
+        await expect(page.locator(".msg.role-user .msg-body")).to_have_text("Paint the porch? SLEEP=60")  # stored
+        await page.wait_for_timeout(500)
+        assert await page.locator(".msg.role-assistant").count() == 0
+        assert errors == []
+    finally:
+        await page.context.close()
+
+
 async def test_a_slow_agent_shows_running_and_cancel_ends_it(setup: Setup, browser: Browser) -> None:
     errors: list[str] = []
     page = await logged_in(browser, setup, errors, f"#thread={setup.orchard_id}")
@@ -334,7 +376,7 @@ async def test_a_slow_agent_shows_running_and_cancel_ends_it(setup: Setup, brows
         await page.click("#spawn-open")
         await expect(page.locator("#spawn-under")).to_contain_text("“Orchard”")
         await page.fill("#spawn-prompt", "Prune the plum tree. SLEEP=60")
-        await page.fill("#spawn-folder", str(setup.work))
+        await page.select_option("#spawn-folder", str(setup.work))
         await page.fill("#spawn-title", "Prune the plum")
         await screenshot(page, "phone-spawn-form-390x844")
         await page.click("#spawn-start")
@@ -365,20 +407,29 @@ async def test_a_slow_agent_shows_running_and_cancel_ends_it(setup: Setup, brows
         await page.context.close()
 
 
-async def test_a_refused_spawn_says_why_in_the_form(setup: Setup, browser: Browser, tmp_path: Path) -> None:
+async def test_a_refused_spawn_says_why_in_the_form(setup: Setup, browser: Browser) -> None:
+    gone = setup.work / "gone-by-now"
+    gone.mkdir()
     errors: list[str] = []
-    page = await logged_in(browser, setup, errors, desktop=True)
+    page = await logged_in(browser, setup, errors, small=True)
     try:
+        await page.click("#menu")
         await page.click("#spawn-open")
-        await page.fill("#spawn-prompt", "Anything")
-        await page.fill("#spawn-folder", str(tmp_path))  # outside the allowed work roots
+        folders = page.locator("#spawn-folder option")
+        await expect(folders).to_have_text([str(setup.work), str(gone)])  # the hub's work roots, as a list
+        await page.fill("#spawn-prompt", "Anything\n" * 8)
+        await page.select_option("#spawn-folder", str(gone))
+        gone.rmdir()  # removed on the hub after the list was read
         await page.click("#spawn-start")
-        await expect(page.locator("#spawn-error")).to_contain_text(str(tmp_path))
-        await expect(page.locator("#spawn-dialog")).to_be_visible()
-        await screenshot(page, "desktop-spawn-refused-1280x800")
+        await expect(page.locator("#spawn-error")).to_contain_text("does not exist")
+        for part in ["#spawn-error", "#spawn-start", "#spawn-dialog button[value=cancel]"]:
+            await expect(page.locator(part)).to_be_in_viewport(ratio=1)  # fits 390x664 with its error
+        await screenshot(page, "spawn-refused-390x664")
+        await page.set_viewport_size(DESKTOP_WIDE)
+        await screenshot(page, "spawn-refused-1440x900")
         async with mcp_client(setup.hub.mcp_url, TOKEN) as desktop:
             runs = await call(desktop, "list_agents")
-        assert not [r for r in runs["runs"] if r["prompt"] == "Anything"]
+        assert not [r for r in runs["runs"] if r["prompt"].startswith("Anything")]
         assert errors == []
     finally:
         await page.context.close()

@@ -57,10 +57,14 @@ onAuthFailure((error) => {
 async function start() {
   const saved = snapshot.loadTree();
   if (saved && !shownFromSnapshot) showSnapshot(saved);
-  // One round trip for all three: a refused token fails them alike.
+  // One round trip for all three: a refused token fails them alike. All three are awaited before
+  // acting on a failure, so nothing is still on its way when the login form shows.
   let tools;
   try {
-    [, tools] = await Promise.all([client.discover(), client.listTools(), loadTree()]);
+    const answers = await Promise.allSettled([client.discover(), client.listTools(), loadTree()]);
+    const failed = answers.find((a) => a.status === "rejected");
+    if (failed) throw failed.reason;
+    tools = answers[1].value;
   } catch (error) {
     if (error instanceof AuthError) return reportError(error, "connect");
     if (shownFromSnapshot && isNetworkError(error)) return offlineStart();

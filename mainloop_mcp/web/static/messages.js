@@ -101,7 +101,11 @@ export async function addMessages(messages, where) {
   for (const m of unseen) state.messages.set(m.id, m);
   const keep = new Set(unseen.map((m) => m.id));
   items.splice(0, items.length, ...items.filter((li) => keep.has(li.dataset.id)));
-  const waiting = $("message-list").querySelector(".msg.pending, .msg.queued"); // questions and queued posts stay last
+  // A question to the agent shows as stored once the hub has it (live updates may bring it first).
+  for (const pending of $("message-list").querySelectorAll(".msg.pending")) {
+    if (unseen.some((m) => m.role === "user" && m.content === pending.dataset.content)) pending.remove();
+  }
+  const waiting = $("message-list").querySelector(".msg.pending, .msg.thinking, .msg.queued"); // they stay last
   if (where === "top") $("message-list").prepend(...items);
   else if (waiting) waiting.before(...items);
   else $("message-list").append(...items);
