@@ -9,6 +9,8 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import anyio
 import pytest
@@ -129,13 +131,19 @@ async def browser() -> AsyncIterator[Browser]:
 
 
 async def logged_in(
-    browser: Browser, setup: Setup, errors: list[str], hash_: str = "", desktop: bool = False, small: bool = False
+    browser: Browser,
+    setup: Setup,
+    errors: list[str],
+    hash_: str = "",
+    desktop: bool = False,
+    small: bool = False,
+    **options: Any,
 ) -> Page:
     """A page with the token already stored (the login form has its own tests)."""
     if desktop:
         context = await browser.new_context(viewport=DESKTOP)
     elif small:
-        context = await browser.new_context(viewport=PHONE_SMALL, is_mobile=True, has_touch=True)
+        context = await browser.new_context(viewport=PHONE_SMALL, is_mobile=True, has_touch=True, **options)
     else:
         context = await browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True)
     await context.add_init_script(f"localStorage.setItem('mainloop.token', {TOKEN!r})")
@@ -215,7 +223,7 @@ async def test_memory_shows_the_pyramid_and_zooms_down_to_messages(setup: Setup,
         await expect(memory.locator(".band-recent")).to_contain_text("1 message since")
         await expect(memory.locator(".band-day")).to_have_count(2)
         await expect(memory.locator(".band-day").first).to_contain_text("Ordered netting")  # newest first
-        await expect(memory.locator(".band-day .msg-body strong")).to_have_text("copper")  # markdown rendered
+        await expect(memory.locator(".band-day .msg-body strong", has_text="copper")).to_be_visible()  # markdown
         assert await memory.locator(".band-week").count() >= 1
         month = memory.locator(".band-month", has_text="quince")
         await expect(month).to_contain_text("2 messages")
@@ -254,6 +262,34 @@ async def test_memory_shows_the_pyramid_and_zooms_down_to_messages(setup: Setup,
         await summary_hit.click()
         await expect(page.locator(".view-zoom")).to_be_visible()
         await expect(page.locator("#panel-title")).to_have_text(re.compile(r"^\w+ \d{4}$"))  # e.g. September 2026
+        assert errors == []
+    finally:
+        await page.context.close()
+
+
+async def test_summaries_cite_times_in_the_readers_time_zone(setup: Setup, browser: Browser) -> None:
+    async with mcp_client(setup.hub.mcp_url, TOKEN) as desktop:
+        context = await call(desktop, "get_context", thread_id=setup.orchard_id, token_budget=60000)
+    day = next(i for i in context["items"] if i["granularity"] == "day" and "Apple scab" in i["content"])
+    cited = re.search(r"(\d{4}-\d{2}-\d{2} \d{2}:\d{2}) user: Apple scab", day["content"])  # the hub's clock: UTC
+    assert cited is not None
+    utc = datetime.strptime(cited[1], "%Y-%m-%d %H:%M").replace(tzinfo=UTC)
+    tokyo = utc.astimezone(ZoneInfo("Asia/Tokyo")).strftime("%H:%M")
+    errors: list[str] = []
+    page = await logged_in(
+        browser, setup, errors, f"#thread={setup.orchard_id}", small=True, timezone_id="Asia/Tokyo", locale="en-GB"
+    )
+    try:
+        await page.click("#open-memory")
+        band = page.locator(".view-memory .band-day", has_text="Apple scab")
+        await expect(band.locator(".msg-body li", has_text="Apple scab")).to_have_text(
+            f"{tokyo} · user: Apple scab on the Bramley: sprayed copper."
+        )
+        await expect(band.locator("strong").first).to_have_text(tokyo)
+        assert not re.search(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", await page.locator(".view-memory").inner_text())
+        await screenshot(page, "memory-local-times-390x664")
+        await page.set_viewport_size(DESKTOP_WIDE)
+        await screenshot(page, "memory-local-times-1440x900")
         assert errors == []
     finally:
         await page.context.close()
@@ -402,6 +438,12 @@ async def test_a_slow_agent_shows_running_and_cancel_ends_it(setup: Setup, brows
         await run.locator(".agent-open").click()  # opens its task thread, where the outcome landed
         await expect(page.locator("#thread-title")).to_have_text("Prune the plum")
         await expect(page.locator(".msg").last).to_contain_text("cancel")
+
+        # the parent heard of it in one line whose run id is a link to that task thread
+        await page.goto(f"{setup.hub.base}/#thread={setup.orchard_id}")
+        await expect(page.locator("#thread-title")).to_have_text("Orchard")
+        await page.locator(".msg .id-link", has_text="run_").last.click()
+        await expect(page.locator("#thread-title")).to_have_text("Prune the plum")
         assert errors == []
     finally:
         await page.context.close()

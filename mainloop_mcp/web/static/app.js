@@ -288,10 +288,21 @@ document.addEventListener("visibilitychange", () => {
   }
 });
 
-// A link to another thread (#thread=...), e.g. from a notification or a message.
-addEventListener("hashchange", () => {
-  const wanted = new URLSearchParams(location.hash.slice(1)).get("thread");
-  if (wanted && wanted !== state.currentId && !$("app").hidden) selectThread(wanted).catch((e) => reportError(e, "open the thread"));
+// A link to a thread (#thread=...) or an agent run (#run=..., opens its task thread), e.g. from a
+// notification or an id in a message.
+addEventListener("hashchange", async () => {
+  if ($("app").hidden) return;
+  const wanted = new URLSearchParams(location.hash.slice(1));
+  try {
+    const runId = wanted.get("run");
+    const threadId = runId ? (await client.callTool("get_agent", { run_id: runId })).thread_id : wanted.get("thread");
+    if (threadId && threadId !== state.currentId) {
+      closePanel();
+      await selectThread(threadId);
+    }
+  } catch (error) {
+    reportError(error, "open the link");
+  }
 });
 
 // ---------- create and archive ----------
