@@ -188,7 +188,7 @@ async def test_the_thread_list_triages_unread_previews_and_times(hub: ServedHub,
     long_title = "Garden plans for the whole long summer season with the kids and the neighbours"
     async with mcp_client(hub.mcp_url, TOKEN) as agent:
         garden = await call(agent, "create_thread", title=long_title, thread_type="project")
-        await call(agent, "post_message", thread_id=garden["id"], content="Seen before.")
+        await call(agent, "post_message", thread_id=garden["id"], role="user", content="Seen before.")
     errors: list[str] = []
     context, page = await logged_in(browser, hub, errors)
     try:

@@ -133,6 +133,7 @@ async function loadFeatures() {
   Object.assign(features, { selectThread, loadTree, refreshMessages, setDrawer, renderTree });
   const has = (...names) => names.every((n) => state.tools.has(n));
   const modules = await Promise.all([
+    import("./push.js"),
     has("search") && import("./search.js"),
     has("get_context", "zoom") && import("./memory.js"),
     (has("chat") || has("list_agents")) && import("./agents.js"),
