@@ -1,7 +1,7 @@
 // The phone page's shell: login, the thread tree, switching, creating and archiving threads.
 // Everything goes through MCP calls to /mcp (see mcp.js); messages.js and live.js do the rest.
 
-import { sendQueued } from "./composer.js";
+import { acceptShared, sendQueued } from "./composer.js";
 import { isNetworkError, isReachable, networkFailed, onReachability, watchConnection } from "./connection.js";
 import { isLive, listen, stopListening } from "./live.js";
 import { AuthError } from "./mcp.js";
@@ -80,6 +80,7 @@ async function start() {
   await selectThread(wanted && state.threads.has(wanted) ? wanted : state.mainId).catch((error) =>
     reportError(error, "open the thread"),
   );
+  acceptShared();
   sendQueued();
   loadFeatures().catch((error) => reportError(error, "load search, memory and agents"));
 }

@@ -2,6 +2,7 @@
 
 import { $, client, copyButton, reportError, state } from "./shared.js";
 import * as snapshot from "./snapshot.js";
+import { readAloudButton } from "./voice.js";
 
 const PAGE_SIZE = 50;
 // Markdown rendering is an enhancement: without its libraries the page shows plain text.
@@ -85,7 +86,8 @@ export async function messageItem(message) {
   const body = document.createElement("div");
   body.className = "msg-body";
   await renderRich(body, message.content);
-  head.append(copyButton(() => message.content, "Copy message"));
+  const readable = message.role !== "user" ? readAloudButton(() => body.textContent) : null;
+  head.append(copyButton(() => message.content, "Copy message"), ...(readable ? [readable] : []));
   li.append(head, body);
   return li;
 }
