@@ -7,6 +7,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio
 from mcp.server import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.applications import Starlette
@@ -19,10 +20,13 @@ from starlette.routing import Mount, Route
 from mainloop_mcp import __version__
 from mainloop_mcp.config import Settings, is_loopback
 from mainloop_mcp.hub import Hub
+from mainloop_mcp.push.devices import DeviceBook, application_server_key, load_vapid
+from mainloop_mcp.push.notifier import PushNotifier
 from mainloop_mcp.server import create_server
 from mainloop_mcp.web.auth import BearerAuth
 from mainloop_mcp.web.cf_access import CloudflareAccess
 from mainloop_mcp.web.page import page_routes
+from mainloop_mcp.web.push_routes import push_routes
 
 log = logging.getLogger(__name__)
 
@@ -81,10 +85,16 @@ def create_app(hub: Hub, mcp: MCPServer[Hub] | None = None) -> Starlette:
             store_seen_ok = now
         return JSONResponse({"ok": True, "version": __version__})
 
+    vapid = load_vapid(settings.push_dir)
+    devices = DeviceBook(settings.push_dir)
+    notifier = PushNotifier(hub, devices, vapid, settings.push_contact)
+
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        async with mcp.session_manager.run():
+        async with mcp.session_manager.run(), anyio.create_task_group() as tasks:
+            tasks.start_soon(notifier.run)
             yield
+            tasks.cancel_scope.cancel()
 
     # Compresses the page's assets and large JSON answers; GZipMiddleware leaves SSE streams alone.
     middleware = [Middleware(GZipMiddleware, minimum_size=1024)]
@@ -95,7 +105,12 @@ def create_app(hub: Hub, mcp: MCPServer[Hub] | None = None) -> Starlette:
         token = settings.token.get_secret_value() if settings.token is not None else None
         middleware.append(Middleware(BearerAuth, token=token, access=access))
     return Starlette(
-        routes=[Route("/healthz", healthz), *page_routes(), Mount("/", app=mcp_app)],
+        routes=[
+            Route("/healthz", healthz),
+            *page_routes(),
+            *push_routes(devices, application_server_key(vapid)),
+            Mount("/", app=mcp_app),
+        ],
         middleware=middleware,
         lifespan=lifespan,
     )
