@@ -215,7 +215,8 @@ class SqliteMemory:
             "SELECT 'message' AS kind, m.id, m.thread_id, 'message' AS granularity,"
             " m.created_at AS period_start, m.created_at AS period_end,"
             f" snippet(messages_fts, 0, '[', ']', '…', {SNIPPET_TOKENS}) AS snip, messages_fts.rank AS rank"
-            " FROM messages_fts JOIN messages m ON m.seq = messages_fts.rowid WHERE messages_fts MATCH ?",
+            " FROM messages_fts JOIN messages m ON m.seq = messages_fts.rowid WHERE messages_fts MATCH ?"
+            " AND json_extract(m.metadata, '$.superseded_by') IS NULL",
             [match],
             "m",
             ("m.created_at", "m.created_at"),
