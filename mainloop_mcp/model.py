@@ -31,6 +31,12 @@ def new_id(prefix: str) -> str:
     return f"{prefix}_{int(time.time() * 1000):012x}{secrets.token_hex(5)}"
 
 
+def new_ids(prefix: str, n: int) -> list[str]:
+    """`n` ids in new_id's form, made at once for bulk imports: one clock read, one draw of random bytes."""
+    head, tail = f"{prefix}_{int(time.time() * 1000):012x}", secrets.token_hex(5 * n)
+    return [head + tail[i : i + 10] for i in range(0, 10 * n, 10)]
+
+
 class ThreadType(StrEnum):
     MAIN = "main"
     PROJECT = "project"
