@@ -46,6 +46,7 @@ from mainloop_mcp.store.rows import message_from_row, thread_from_row
 from mainloop_mcp.store.sqlite_changes import CHANGES_MIGRATION, CommitSignal, SqliteChangeLog
 from mainloop_mcp.store.sqlite_memory import MEMORY_MIGRATION, SqliteMemory
 from mainloop_mcp.store.sqlite_runs import AGENT_RUNS_MIGRATION, SqliteAgentRuns
+from mainloop_mcp.store.sqlite_search import SEARCH_MIGRATION
 from mainloop_mcp.store.timestamps import to_micros
 
 T = TypeVar("T")
@@ -93,6 +94,7 @@ MIGRATIONS: list[str] = [
     MEMORY_MIGRATION,
     AGENT_RUNS_MIGRATION,
     CHANGES_MIGRATION,
+    SEARCH_MIGRATION,
 ]
 
 
