@@ -53,8 +53,15 @@ UNSEGMENTED = re.compile(r"[\u0e00-\u0eff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff
 
 
 def render(term: QueryTerm) -> str:
-    quoted = '"' + term.text.replace('"', '""') + '"'
-    return quoted + " *" if term.prefix else quoted
+    """A quoted FTS5 string. The tokenizer stems a prefix too ("deploy" -> "deploi", no longer a prefix
+    of the stem of "deployment"), so a prefix also matches with its last letter dropped."""
+    if term.prefix and len(term.text) >= 4:
+        return f"({_quote(term.text)} * OR {_quote(term.text[:-1])} *)"
+    return _quote(term.text) + (" *" if term.prefix else "")
+
+
+def _quote(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"'
 
 
 def fts_expression(query: TextQuery) -> str:
