@@ -47,6 +47,10 @@ SEARCH_MIGRATION = f"""
     END;
 """
 
+# Synced copies of summaries (role 'summary') leave search to the summary they copy; a corrected
+# message leaves it to its correction (EditStore.supersede_message).
+SEARCHABLE = "m.role != 'summary' AND json_extract(m.metadata, '$.superseded_by') IS NULL"
+
 # Scripts written without spaces: unicode61 keeps a whole run as one token, so a word inside it is
 # found by substring instead.
 UNSEGMENTED = re.compile(r"[\u0e00-\u0eff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
@@ -110,7 +114,7 @@ def search(conn: sqlite3.Connection, query: TextQuery, filters: Filters, limit: 
         f" snippet(messages_fts, 0, '[', ']', '…', {SNIPPET_TOKENS}) AS snip,"
         f" substr(m.content, 1, {TEXT_CHARS}) AS text, messages_fts.rank AS rank"
         " FROM messages_fts JOIN messages m ON m.seq = messages_fts.rowid JOIN threads t ON t.id = m.thread_id"
-        f" WHERE messages_fts MATCH ? AND m.role != 'summary'{where} ORDER BY rank LIMIT ?",
+        f" WHERE messages_fts MATCH ? AND {SEARCHABLE}{where} ORDER BY rank LIMIT ?",
         [match, *params, limit],
     ).fetchall()
     where, params = filters.sql("s", "s.period_end", "s.period_start", inclusive=False)
@@ -154,7 +158,7 @@ def _substring_rows(conn: sqlite3.Connection, query: TextQuery, filters: Filters
         " m.created_at AS period_start, m.created_at AS period_end,"
         f" substr(m.content, 1, 200) AS snip, substr(m.content, 1, {TEXT_CHARS}) AS text, 0.0 AS rank"
         f" FROM (SELECT * FROM messages ORDER BY seq DESC LIMIT {SCAN_ROWS}) m JOIN threads t ON t.id = m.thread_id"
-        f" WHERE ({likes}) AND m.role != 'summary'{where} LIMIT ?",
+        f" WHERE ({likes}) AND {SEARCHABLE}{where} LIMIT ?",
         [*terms, *params, limit],
     ).fetchall()
 
