@@ -302,7 +302,7 @@ class SearchHit(BaseModel):
     granularity: Granularity
     period_start: datetime
     period_end: datetime
-    snippet: str
+    snippet: str = Field(description="Matched words in [brackets]; a backend may leave it to the search layer")
     score: float = Field(description="BM25 relevance; higher is better")
     thread_title: str = ""
     text: str = Field(default="", description="The matched text (clipped), for re-ranking; not shown")

@@ -72,7 +72,7 @@ async def test_exact_words_and_phrases_rank_above_stem_only_matches(hub: Hub) ->
 async def test_explicit_syntax_phrase_required_excluded_prefix(hub: Hub) -> None:
     await project(hub, "Home", ["The pump house is cold.", "The house pump is loud.", "Deployment of the heater."])
     pyr = hub.pyramid()
-    assert await snippets(pyr, '"pump house"') == ["The [pump house] is cold."]
+    assert await snippets(pyr, '"pump house"') == ["The [pump] [house] is cold."]
     assert await snippets(pyr, "pump -cold") == ["The house [pump] is loud."]
     assert await snippets(pyr, "+loud pump") == ["The house [pump] is [loud]."]
     assert await snippets(pyr, "pump AND cold") == ["The [pump] house is [cold]."]

@@ -13,6 +13,7 @@ from mainloop_mcp.memory.pyramid import Pyramid
 from mainloop_mcp.model import MAX_PAGE_SIZE, Granularity, SearchHit, TextQuery, ThreadFilter, ThreadType
 from mainloop_mcp.search.query import parse
 from mainloop_mcp.search.rerank import cap_summaries, rerank
+from mainloop_mcp.search.snippets import snippet
 
 CANDIDATES = 3  # candidates fetched per hit asked for, to re-rank among
 MIN_CANDIDATES = 30
@@ -105,8 +106,10 @@ async def ranked_hits(
     """Messages and summaries for a parsed query, re-ranked, summaries capped unless `summaries`."""
     fetch = min(MAX_PAGE_SIZE, max(limit * CANDIDATES, MIN_CANDIDATES))
     hits = await pyr.store.search_text(query, thread_ids=thread_ids, since=since, until=until, limit=fetch)
-    hits = rerank(query, hits)
-    return await with_titles(pyr, (hits if summaries else cap_summaries(hits))[:limit])
+    hits = (rerank(query, hits) if summaries else cap_summaries(rerank(query, hits)))[:limit]
+    return await with_titles(
+        pyr, [h.model_copy(update={"snippet": snippet(h.text, query)}) if h.text else h for h in hits]
+    )
 
 
 async def with_titles(pyr: Pyramid, hits: list[SearchHit]) -> list[SearchHit]:

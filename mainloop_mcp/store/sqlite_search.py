@@ -4,7 +4,8 @@ and the rendering of a parsed TextQuery into an FTS5 expression that can never b
 Every term is a quoted FTS5 string (quotes doubled), so operators, column filters (`col:`), `NEAR(`
 and `^` in user text are plain words. The tokenizer stems English (porter) and folds accents, so
 "graduated" finds "graduate" and "cafe" finds "café"; re-ranking exact words above stem-only matches
-is the search layer's job (it gets each hit's text). Synced copies of child summaries (messages of
+and snippets are the search layer's job (it gets each hit's text): FTS5's snippet() cost more
+than the ranking itself on long messages. Synced copies of child summaries (messages of
 role 'summary') are not searched as messages: the summary they copy is, once.
 """
 
@@ -111,8 +112,7 @@ def search(conn: sqlite3.Connection, query: TextQuery, filters: Filters, limit: 
     rows = conn.execute(
         "SELECT 'message' AS kind, m.id, m.thread_id, t.title, 'message' AS granularity,"
         " m.created_at AS period_start, m.created_at AS period_end,"
-        f" snippet(messages_fts, 0, '[', ']', '…', {SNIPPET_TOKENS}) AS snip,"
-        f" substr(m.content, 1, {TEXT_CHARS}) AS text, messages_fts.rank AS rank"
+        f" '' AS snip, substr(m.content, 1, {TEXT_CHARS}) AS text, messages_fts.rank AS rank"
         " FROM messages_fts JOIN messages m ON m.seq = messages_fts.rowid JOIN threads t ON t.id = m.thread_id"
         f" WHERE messages_fts MATCH ? AND {SEARCHABLE}{where} ORDER BY rank LIMIT ?",
         [match, *params, limit],
@@ -120,8 +120,7 @@ def search(conn: sqlite3.Connection, query: TextQuery, filters: Filters, limit: 
     where, params = filters.sql("s", "s.period_end", "s.period_start", inclusive=False)
     rows += conn.execute(
         "SELECT 'summary' AS kind, s.id, s.thread_id, t.title, s.granularity, s.period_start, s.period_end,"
-        f" snippet(summaries_fts, 0, '[', ']', '…', {SNIPPET_TOKENS}) AS snip,"
-        f" substr(s.content, 1, {TEXT_CHARS}) AS text, summaries_fts.rank AS rank"
+        f" '' AS snip, substr(s.content, 1, {TEXT_CHARS}) AS text, summaries_fts.rank AS rank"
         " FROM summaries_fts JOIN summaries s ON s.seq = summaries_fts.rowid JOIN threads t ON t.id = s.thread_id"
         f" WHERE summaries_fts MATCH ?{where} ORDER BY rank LIMIT ?",
         [match, *params, limit],
@@ -156,7 +155,7 @@ def _substring_rows(conn: sqlite3.Connection, query: TextQuery, filters: Filters
     return conn.execute(
         "SELECT 'message' AS kind, m.id, m.thread_id, t.title, 'message' AS granularity,"
         " m.created_at AS period_start, m.created_at AS period_end,"
-        f" substr(m.content, 1, 200) AS snip, substr(m.content, 1, {TEXT_CHARS}) AS text, 0.0 AS rank"
+        f" '' AS snip, substr(m.content, 1, {TEXT_CHARS}) AS text, 0.0 AS rank"
         f" FROM (SELECT * FROM messages ORDER BY seq DESC LIMIT {SCAN_ROWS}) m JOIN threads t ON t.id = m.thread_id"
         f" WHERE ({likes}) AND {SEARCHABLE}{where} LIMIT ?",
         [*terms, *params, limit],
