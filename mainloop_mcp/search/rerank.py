@@ -49,18 +49,31 @@ def rerank(query: TextQuery, hits: list[SearchHit]) -> list[SearchHit]:
 
 
 def cap_summaries(hits: list[SearchHit], allowed: int = SUMMARIES_IN_TOP, top: int = TOP) -> list[SearchHit]:
-    """At most `allowed` summaries among the first `top` hits; the others move just below them."""
-    head: list[SearchHit] = []
-    deferred: list[SearchHit] = []
-    rest: list[SearchHit] = []
+    """At most `allowed` summaries in every `top` hits, and none whose period already shows a message
+    of its thread above it (the evidence is there); the others wait until messages run out."""
+    out: list[SearchHit] = []
+    waiting: list[SearchHit] = []
     for hit in hits:
-        if len(head) >= top:
-            rest.append(hit)
-        elif hit.kind == "summary" and sum(h.kind == "summary" for h in head) >= allowed:
-            deferred.append(hit)
+        if hit.kind == "summary" and (_covered(hit, out) or _summaries_in_window(out, top) >= allowed):
+            waiting.append(hit)
         else:
-            head.append(hit)
-    return head + deferred + rest
+            out.append(hit)
+    return out + waiting
+
+
+def _covered(summary: SearchHit, above: list[SearchHit]) -> bool:
+    return any(
+        h.kind == "message"
+        and h.thread_id == summary.thread_id
+        and summary.period_start <= h.period_start < summary.period_end
+        for h in above
+    )
+
+
+def _summaries_in_window(out: list[SearchHit], top: int) -> int:
+    """Summaries in the window of `top` slots the next hit falls into."""
+    start = len(out) // top * top
+    return sum(h.kind == "summary" for h in out[start:])
 
 
 def coverage(query: TextQuery, text: str) -> float:
