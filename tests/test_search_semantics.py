@@ -16,6 +16,7 @@ from mainloop_mcp.model import Granularity, NewMessage, NewSummary, NewThread, T
 from mainloop_mcp.search.fulltext import search
 from mainloop_mcp.search.query import parse
 from mainloop_mcp.search.status import ask_status
+from mainloop_mcp.store.sqlite_search import TermStats
 from tests.conftest import FakeClock
 
 pytestmark = pytest.mark.anyio
@@ -190,3 +191,12 @@ async def test_ask_status_resolves_the_topic_by_title_then_evidence(hub: Hub) ->
     assert any(m.thread_id == task for m in first.matches)  # a task's evidence counts towards its project
     assert first.context.thread_context == "Budget 12k"
     assert parse("what's the status").should[0].text == "status"
+
+
+async def test_frequent_words_leave_the_index_query_of_a_big_store(hub: Hub, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(TermStats, "BIG", 10)
+    await project(hub, "Log", [f"status update number {i}" for i in range(30)] + ["status of the boiler repair"])
+    pyr = hub.pyramid()
+    found = await snippets(pyr, "boiler status")
+    assert found == ["[status] of the [boiler] repair"]  # 'status' (in every message) only re-ranks
+    assert len(await snippets(pyr, "status")) == 20  # a query of frequent words alone still ranks them

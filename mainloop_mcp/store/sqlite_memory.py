@@ -204,7 +204,8 @@ class SqliteMemory:
         check_limit(limit)
         check_time_range(since, until)
         filters = sqlite_search.Filters(thread_ids, since, until)
-        return await self._run(lambda: sqlite_search.search(self._conn, query, filters, limit))
+        stats = self.__dict__.setdefault("_term_stats", sqlite_search.TermStats())
+        return await self._run(lambda: sqlite_search.search(self._conn, query, filters, limit, stats))
 
     async def search_threads(self, query: TextQuery, limit: int = 5) -> list[SearchHit]:
         check_limit(limit)

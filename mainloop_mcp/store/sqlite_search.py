@@ -105,9 +105,46 @@ class Filters:
         return sql, params
 
 
-def search(conn: sqlite3.Connection, query: TextQuery, filters: Filters, limit: int) -> list[SearchHit]:
+class TermStats:
+    """How many messages hold each term (cached per store; recounted as the store grows by a tenth).
+
+    FTS5 scores every row that matches any OR term, so one frequent term costs 10-30x; BM25 gives such
+    a term almost no weight anyway. Optional terms held by more than FREQUENT of the messages are left
+    out of the index query once the store is big (the search layer still re-ranks with them)."""
+
+    FREQUENT = 0.03
+    BIG = 20_000  # messages; below this every term is cheap
+
+    def __init__(self) -> None:
+        self.size = 0
+        self.docs: dict[str, int] = {}
+
+    def rare(self, conn: sqlite3.Connection, query: TextQuery) -> TextQuery:
+        size = conn.execute("SELECT coalesce(max(seq), 0) FROM messages").fetchone()[0]
+        if size < self.BIG or len(query.should) < 2 and not query.must:
+            return query
+        if size > self.size * 1.1:
+            self.size, self.docs = size, {}
+        counts = {t: self._docs(conn, t) for t in query.should}
+        keep = tuple(t for t in query.should if counts[t] <= self.FREQUENT * size)
+        if not keep and not query.must:
+            keep = (min(query.should, key=lambda t: counts[t]),)
+        return query.model_copy(update={"should": keep})
+
+    def _docs(self, conn: sqlite3.Connection, term: QueryTerm) -> int:
+        key = render(term)
+        if key not in self.docs:
+            self.docs[key] = conn.execute(
+                "SELECT count(*) FROM messages_fts WHERE messages_fts MATCH ?", (key,)
+            ).fetchone()[0]
+        return self.docs[key]
+
+
+def search(
+    conn: sqlite3.Connection, query: TextQuery, filters: Filters, limit: int, stats: TermStats | None = None
+) -> list[SearchHit]:
     """Messages and summaries, best BM25 first (scores of the two indexes compared as they are)."""
-    match = fts_expression(query)
+    match = fts_expression(stats.rare(conn, query) if stats else query)
     where, params = filters.sql("m", "m.created_at", "m.created_at", inclusive=True)
     rows = conn.execute(
         "SELECT 'message' AS kind, m.id, m.thread_id, t.title, 'message' AS granularity,"
