@@ -23,6 +23,7 @@ LAYERS = {
     "prompts": 4,
     "server": 5,
     "web": 6,
+    "signals": 6,
     "cli": 7,
 }
 

@@ -135,7 +135,8 @@ def clip(text: str, limit: int = MAX_CONTENT_BYTES - 200) -> str:
     raw = text.encode("utf-8")
     if len(raw) <= limit:
         return text
-    return raw[:limit].decode("utf-8", errors="ignore") + TRUNCATION_NOTE.format(size=len(raw))
+    note = TRUNCATION_NOTE.format(size=len(raw))  # counted in the limit, so clipping twice changes nothing
+    return raw[: limit - len(note.encode())].decode("utf-8", errors="ignore") + note
 
 
 def report(run: AgentRun) -> str:

@@ -63,7 +63,8 @@ async def list_agents(
     limit: Annotated[int, Field(description=f"Page size, 1 to {MAX_PAGE_SIZE}")] = 50,
     cursor: Annotated[str | None, Field(description="next_cursor from the previous page")] = None,
 ) -> AgentRunPage:
-    """List agent runs, newest first, e.g. the ones still running."""
+    """List agent runs, newest first, e.g. the ones still running. Prompts and results are cut to a
+    preview; get_agent returns one run whole."""
     return await hub_of(ctx).agents.list(status, parent_thread_id, limit, cursor)
 
 
