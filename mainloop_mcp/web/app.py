@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import socket
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import psutil
 from mcp.server import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.applications import Starlette
@@ -17,7 +19,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
 from mainloop_mcp import __version__
-from mainloop_mcp.config import Settings, is_loopback
+from mainloop_mcp.config import Settings
 from mainloop_mcp.hub import Hub
 from mainloop_mcp.server import create_server
 from mainloop_mcp.web.auth import BearerAuth
@@ -38,14 +40,24 @@ class InsecureBinding(RuntimeError):
 
 def transport_security(settings: Settings) -> TransportSecuritySettings:
     """DNS-rebinding protection: loopback names plus the hosts/origins the user configured."""
-    hosts = [*LOOPBACK_HOSTS, *settings.allowed_hosts]
-    if not is_loopback(settings.host) and settings.host not in ("0.0.0.0", "::"):
-        hosts.append(f"{settings.host}:*")
+    hosts = [*LOOPBACK_HOSTS, *settings.allowed_hosts, *(_host_pattern(a) for a in bound_addresses(settings.host))]
     return TransportSecuritySettings(
         enable_dns_rebinding_protection=True,
         allowed_hosts=hosts,
         allowed_origins=[*LOOPBACK_ORIGINS, *settings.allowed_origins],
     )
+
+
+def bound_addresses(host: str) -> list[str]:
+    """The addresses a client may use to reach `host`: itself, or every interface's for 0.0.0.0 / ::."""
+    if host not in ("0.0.0.0", "::", ""):
+        return [host]
+    family = socket.AF_INET if host == "0.0.0.0" else socket.AF_INET6
+    return [a.address.split("%")[0] for addrs in psutil.net_if_addrs().values() for a in addrs if a.family == family]
+
+
+def _host_pattern(address: str) -> str:
+    return f"[{address.strip('[]')}]:*" if ":" in address else f"{address}:*"
 
 
 def check_binding(settings: Settings) -> None:
