@@ -22,6 +22,7 @@ from mainloop_mcp import __version__
 from mainloop_mcp.config import Settings
 from mainloop_mcp.hub import Hub
 from mainloop_mcp.server import create_server
+from mainloop_mcp.store.base import WriteHealth
 from mainloop_mcp.web.auth import BearerAuth
 from mainloop_mcp.web.cf_access import CloudflareAccess
 from mainloop_mcp.web.page import page_routes
@@ -83,13 +84,19 @@ def create_app(hub: Hub, mcp: MCPServer[Hub] | None = None) -> Starlette:
         """Up, and the store answered within the last HEALTH_STORE_TTL_SECONDS (probes would otherwise
         cost one BigQuery job each); 503 with the reason when it doesn't answer."""
         nonlocal store_seen_ok
+        store = hub.store
+        if isinstance(store, WriteHealth) and store.write_failure is not None:  # the last write failed
+            return JSONResponse({"ok": False, "error": f"writes fail: {store.write_failure}"}, 503)
         now = time.monotonic()
         if now - store_seen_ok >= HEALTH_STORE_TTL_SECONDS:
             try:
-                await hub.store.main_thread()
+                await store.main_thread()
+                failing = await store.check_writes() if isinstance(store, WriteHealth) else None
             except Exception as exc:
                 log.warning("health check: the store does not answer: %s", exc)
                 return JSONResponse({"ok": False, "error": f"the store does not answer ({type(exc).__name__})"}, 503)
+            if failing is not None:
+                return JSONResponse({"ok": False, "error": f"writes fail: {failing}"}, 503)
             store_seen_ok = now
         return JSONResponse({"ok": True, "version": __version__})
 
