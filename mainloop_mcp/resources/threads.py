@@ -8,6 +8,7 @@ from pydantic import BaseModel
 from mainloop_mcp.hub import Hub, hub_of
 from mainloop_mcp.model import Message, Thread, ThreadFilter, ThreadStatus
 from mainloop_mcp.store import Store
+from mainloop_mcp.store.paging import read_all
 
 RECENT_MESSAGES = 50
 
@@ -28,14 +29,10 @@ async def thread_view(store: Store, thread_id: str, limit: int = RECENT_MESSAGES
 
 
 async def active_threads(store: Store) -> list[Thread]:
-    threads: list[Thread] = []
-    cursor = None
-    while True:
-        page = await store.list_threads(ThreadFilter(status=ThreadStatus.ACTIVE), limit=500, cursor=cursor)
-        threads += page.threads
-        if page.next_cursor is None:
-            return threads
-        cursor = page.next_cursor
+    return await read_all(
+        lambda cursor: store.list_threads(ThreadFilter(status=ThreadStatus.ACTIVE), limit=500, cursor=cursor),
+        lambda page: page.threads,
+    )
 
 
 async def thread_resource(id: str, ctx: Context) -> str:

@@ -11,6 +11,7 @@ from mainloop_mcp.errors import InvalidInput
 from mainloop_mcp.memory.periods import Period, local_date
 from mainloop_mcp.memory.pyramid import Pyramid
 from mainloop_mcp.model import Granularity, SearchHit, ThreadFilter, ThreadType
+from mainloop_mcp.store.paging import read_all
 
 MAX_QUERY_CHARS = 1000
 MAX_TERMS = 32
@@ -67,16 +68,13 @@ async def thread_ids_for(pyr: Pyramid, thread_id: str | None, thread_type: Threa
         return [thread.id]
     if thread_type is None:
         return None
-    ids: list[str] = []
-    cursor = None
-    while True:
-        page = await pyr.store.list_threads(
+    threads = await read_all(
+        lambda cursor: pyr.store.list_threads(
             ThreadFilter(thread_type=thread_type, status=None), limit=500, cursor=cursor
-        )
-        ids += [t.id for t in page.threads]
-        if page.next_cursor is None:
-            return ids
-        cursor = page.next_cursor
+        ),
+        lambda page: page.threads,
+    )
+    return [t.id for t in threads]
 
 
 async def search(
