@@ -12,6 +12,7 @@ from mcp.server.mcpserver import Context
 
 from mainloop_mcp.agents.context import HistorySource
 from mainloop_mcp.agents.service import AgentService, RunsStore
+from mainloop_mcp.changes.feed import ChangeFeed
 from mainloop_mcp.config import Settings
 from mainloop_mcp.errors import InvalidInput
 from mainloop_mcp.memory.context import assemble_context, render_context
@@ -21,6 +22,7 @@ from mainloop_mcp.memory.summariser import ExtractiveSummariser, LlmSummariser, 
 from mainloop_mcp.model import Clock, Thread, utc_now
 from mainloop_mcp.store import Store, open_store
 from mainloop_mcp.store.base import AgentRunStore, SummaryStore, memory_store
+from mainloop_mcp.store.changes import KeepsChanges
 
 # Tokens of pyramid history a chat reply sees (about 100 KiB of text; larger prompts go through a file).
 CHAT_HISTORY_TOKENS = 24_000
@@ -32,6 +34,8 @@ class Hub:
     store: Store
     clock: Clock = utc_now
     agents_service: AgentService | None = None
+    # Every committed change of the store, in order (None: this store keeps no change log).
+    changes: ChangeFeed | None = None
 
     @property
     def agents(self) -> AgentService:
@@ -50,13 +54,18 @@ class Hub:
 async def open_hub(settings: Settings, clock: Clock = utc_now) -> AsyncIterator[Hub]:
     """The store, plus a task group as long-lived as the Hub for background agent runs."""
     store = await open_store(settings.store, clock=clock)
+    changes = None
     try:
         async with anyio.create_task_group() as tasks:
+            if isinstance(store, KeepsChanges):
+                changes = ChangeFeed(await store.change_log())
+                await changes.start()
+                tasks.start_soon(changes.run)
             agents = None
             if isinstance(store, AgentRunStore):
                 agents = AgentService(settings, cast(RunsStore, store), tasks)
                 await agents.start()
-            hub = Hub(settings=settings, store=store, clock=clock, agents_service=agents)
+            hub = Hub(settings=settings, store=store, clock=clock, agents_service=agents, changes=changes)
             if settings.summariser == "agent":
                 hub.summariser = LlmSummariser(hub.agents.ask, name="agent")
             if agents is not None and isinstance(store, SummaryStore):
@@ -68,6 +77,8 @@ async def open_hub(settings: Settings, clock: Clock = utc_now) -> AsyncIterator[
                     await agents.aclose()
                 tasks.cancel_scope.cancel()
     finally:
+        if changes is not None:
+            await changes.close()
         await store.close()
 
 

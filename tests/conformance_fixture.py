@@ -22,7 +22,6 @@ import anyio
 import mcp.types as t
 import uvicorn
 from mcp.server import MCPServer
-from mcp.server.context import ServerRequestContext
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.prompts.base import Message, UserMessage
 from pydantic import BaseModel, Field
@@ -313,16 +312,6 @@ PROMPTS: list[Callable[..., Any]] = [
 # --- protocol handlers MCPServer has no public API for (mcp 2.3) ---------------------------------
 
 
-async def _set_level(ctx: ServerRequestContext[Any, Any], params: t.SetLevelRequestParams) -> t.EmptyResult:
-    return t.EmptyResult()
-
-
-async def _subscription(
-    ctx: ServerRequestContext[Any, Any], params: t.SubscribeRequestParams | t.UnsubscribeRequestParams
-) -> t.EmptyResult:
-    return t.EmptyResult()
-
-
 async def _complete(
     ref: t.PromptReference | t.ResourceTemplateReference,
     argument: t.CompletionArgument,
@@ -343,10 +332,6 @@ def add_conformance_fixture(server: MCPServer[Any]) -> None:
     for prompt_fn in PROMPTS:
         server.prompt()(prompt_fn)
     server.completion()(_complete)  # type: ignore[no-untyped-call]
-    lowlevel = server._lowlevel_server
-    lowlevel.add_request_handler("logging/setLevel", t.SetLevelRequestParams, _set_level)
-    lowlevel.add_request_handler("resources/subscribe", t.SubscribeRequestParams, _subscription)
-    lowlevel.add_request_handler("resources/unsubscribe", t.UnsubscribeRequestParams, _subscription)
 
 
 async def _serve() -> None:

@@ -148,7 +148,7 @@ def test_compact_command_line(tmp_path: Path) -> None:
         [str(VENV_BIN / "mainloop"), "compact", "--store", store], env=env, capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout) == {"threads": 1, "summaries_built": 0, "sync_messages_posted": 0}
+    assert json.loads(done.stdout) == {"threads": 1, "summaries_built": 0, "sync_messages_posted": 0, "failed": []}
     missing = subprocess.run(
         [str(VENV_BIN / "mainloop"), "compact", "--store", store, "--thread", "thr_nope"],
         env=env,
@@ -157,3 +157,16 @@ def test_compact_command_line(tmp_path: Path) -> None:
         timeout=60,
     )
     assert missing.returncode == 2 and "thr_nope" in missing.stderr
+
+
+async def test_daily_review_defaults_to_today_so_far_and_takes_plain_words(mem_client: Client, garden: str) -> None:
+    async def review(**args: str) -> str:
+        text = (await mem_client.get_prompt("daily-review", args)).messages[0].content
+        assert isinstance(text, TextContent)
+        return text.text
+
+    today = await review()
+    assert "Daily review for 2026-11-24" in today and "Day 0:" in today and "Day 1:" not in today
+    yesterday = await review(day=" Yesterday ")
+    assert "Daily review for 2026-11-23" in yesterday and "Day 1:" in yesterday
+    assert "Daily review for 2026-11-24" in await review(day="TODAY")

@@ -7,6 +7,7 @@ their parents, so a parent's summaries already include the children's posted sum
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 from pydantic import BaseModel
@@ -15,16 +16,25 @@ from mainloop_mcp.errors import Conflict
 from mainloop_mcp.memory.periods import Period, local_date, month_of, tile
 from mainloop_mcp.memory.pyramid import Pyramid
 from mainloop_mcp.model import Granularity, NewMessage, Role, Summary, Thread, ThreadFilter, ThreadType
+from mainloop_mcp.store.paging import read_all
 
+log = logging.getLogger(__name__)
 SYNC_KEY = "sync:{child}:{day}"
 SYNC_BATCH = 500
 DEPTH = {ThreadType.TASK: 0, ThreadType.PROJECT: 1, ThreadType.MAIN: 2}
+
+
+class ThreadFailure(BaseModel):
+    thread_id: str
+    title: str
+    error: str
 
 
 class CompactReport(BaseModel):
     threads: int
     summaries_built: int
     sync_messages_posted: int
+    failed: list[ThreadFailure] = []
 
 
 def finished_periods(pyr: Pyramid, first_day: Period, today: Period) -> list[Period]:
@@ -42,6 +52,8 @@ async def compact_thread(pyr: Pyramid, thread: Thread) -> tuple[int, int]:
         return 0, 0
     today = Period(local_date(pyr.now(), pyr.tz), Granularity.DAY)
     first = Period(local_date(span[0], pyr.tz), Granularity.DAY)
+    if first.first_day >= today.first_day:
+        return 0, 0  # nothing before today is finished yet: a thread that began today has no periods to compact
     built_before = pyr.built
     for period in finished_periods(pyr, first, today):
         await pyr.resolve(thread, [period])
@@ -86,25 +98,33 @@ async def sync_to_parent(pyr: Pyramid, child: Thread, days: list[Summary]) -> in
 
 
 async def compact(pyr: Pyramid, thread_id: str | None = None) -> CompactReport:
-    """Compact one thread, or every thread (children first)."""
+    """Compact one thread, or every thread (children first).
+
+    Over every thread, one thread's failure (a failing summariser, a bad row) is logged and reported,
+    and the others are still compacted: a nightly run must not stop at the first broken thread.
+    """
     if thread_id is not None:
         threads = [await pyr.store.get_thread(thread_id)]
     else:
         threads = await _all_threads(pyr)
         threads.sort(key=lambda t: DEPTH[t.thread_type])
-    built = posted = 0
+    report = CompactReport(threads=len(threads), summaries_built=0, sync_messages_posted=0)
     for thread in threads:
-        b, p = await compact_thread(pyr, thread)
-        built, posted = built + b, posted + p
-    return CompactReport(threads=len(threads), summaries_built=built, sync_messages_posted=posted)
+        try:
+            built, posted = await compact_thread(pyr, thread)
+        except Exception as exc:
+            if thread_id is not None:
+                raise
+            log.exception("compaction of thread %s failed", thread.id)
+            report.failed.append(ThreadFailure(thread_id=thread.id, title=thread.title, error=str(exc) or repr(exc)))
+            continue
+        report.summaries_built += built
+        report.sync_messages_posted += posted
+    return report
 
 
 async def _all_threads(pyr: Pyramid) -> list[Thread]:
-    threads: list[Thread] = []
-    cursor = None
-    while True:
-        page = await pyr.store.list_threads(ThreadFilter(status=None), limit=500, cursor=cursor)
-        threads += page.threads
-        if page.next_cursor is None:
-            return threads
-        cursor = page.next_cursor
+    return await read_all(
+        lambda cursor: pyr.store.list_threads(ThreadFilter(status=None), limit=500, cursor=cursor),
+        lambda page: page.threads,
+    )

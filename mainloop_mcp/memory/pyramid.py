@@ -40,7 +40,7 @@ class Pyramid:
                 since=period.start(self.tz),
                 until=period.end(self.tz),
             ),
-            lambda page: page.messages,
+            lambda page: [m for m in page.messages if not m.metadata.get("superseded_by")],
         )
 
     async def stored(self, thread_id: str, periods: list[Period]) -> dict[Period, Summary]:

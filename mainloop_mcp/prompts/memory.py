@@ -17,11 +17,15 @@ from mainloop_mcp.memory.summariser import Source, SummaryRequest, prompt_for
 from mainloop_mcp.model import Granularity
 from mainloop_mcp.resources.threads import active_threads
 
+RELATIVE_DAYS = {"today": 0, "yesterday": 1}
+
 
 def _day(pyr: Pyramid, text: str | None) -> Period:
-    if text is None:
-        return day(local_date(pyr.now(), pyr.tz) - timedelta(days=1))
-    period = parse_period(text)
+    """`today` (the default: the day so far, in the hub's zone), `yesterday`, or a date."""
+    words = (text or "today").strip().lower()
+    if words in RELATIVE_DAYS:
+        return day(local_date(pyr.now(), pyr.tz) - timedelta(days=RELATIVE_DAYS[words]))
+    period = parse_period(words)
     if period.granularity is not Granularity.DAY:
         raise InvalidInput(f"day {text!r} is a {period.granularity.value}; pass a day like 2026-11-24")
     return period
@@ -29,7 +33,9 @@ def _day(pyr: Pyramid, text: str | None) -> Period:
 
 async def daily_review(
     ctx: Context,
-    day: Annotated[str | None, Field(description="The day to review, e.g. 2026-11-24; default yesterday")] = None,
+    day: Annotated[
+        str | None, Field(description="today (default, so far), yesterday, or a date like 2026-11-24")
+    ] = None,
 ) -> str:
     """Review one day across every active thread: what happened, what is open, what comes next."""
     pyr = hub_of(ctx).pyramid()

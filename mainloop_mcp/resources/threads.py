@@ -8,6 +8,7 @@ from pydantic import BaseModel
 from mainloop_mcp.hub import Hub, hub_of
 from mainloop_mcp.model import Message, Thread, ThreadFilter, ThreadStatus
 from mainloop_mcp.store import Store
+from mainloop_mcp.store.changes import ACTIVE_THREADS_URI
 from mainloop_mcp.store.paging import read_all
 
 RECENT_MESSAGES = 50
@@ -48,4 +49,4 @@ async def active_threads_resource(hub: Hub) -> str:
 # Templates reach the hub through their Context; static resources get no Context in the SDK,
 # so server.py binds the hub into them.
 TEMPLATES = [("thread://{id}", "thread", thread_resource)]
-STATIC = [("threads://active", "active-threads", active_threads_resource)]
+STATIC = [(ACTIVE_THREADS_URI, "active-threads", active_threads_resource)]

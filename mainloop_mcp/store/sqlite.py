@@ -42,7 +42,10 @@ from mainloop_mcp.store.base import (
 )
 from mainloop_mcp.store.paging import THREADS, messages_keyset
 from mainloop_mcp.store.rows import message_from_row, thread_from_row
-from mainloop_mcp.store.sqlite_memory import MEMORY_MIGRATION, SqliteMemory
+from mainloop_mcp.store.sqlite_changes import CHANGES_MIGRATION, CommitSignal, SqliteChangeLog
+from mainloop_mcp.store.sqlite_edits import SqliteEdits
+from mainloop_mcp.store.sqlite_import import IMPORT_MIGRATION, SqliteImport
+from mainloop_mcp.store.sqlite_memory import MEMORY_MIGRATION, SqliteMemory, index_new_messages
 from mainloop_mcp.store.sqlite_runs import AGENT_RUNS_MIGRATION, SqliteAgentRuns
 from mainloop_mcp.store.timestamps import to_micros
 
@@ -90,6 +93,8 @@ MIGRATIONS: list[str] = [
     """,
     MEMORY_MIGRATION,
     AGENT_RUNS_MIGRATION,
+    CHANGES_MIGRATION,
+    IMPORT_MIGRATION,
 ]
 
 
@@ -98,13 +103,14 @@ def path_from_url(url: str) -> Path:
     return Path(url.removeprefix("sqlite:///")).expanduser()
 
 
-class SqliteStore(SqliteMemory, SqliteAgentRuns):
+class SqliteStore(SqliteMemory, SqliteAgentRuns, SqliteEdits, SqliteImport):
     """Store, SummaryStore, SearchIndex and AgentRunStore on one file; open with `await SqliteStore.open(path)`."""
 
     def __init__(self, conn: sqlite3.Connection, clock: Clock) -> None:
         self._conn = conn
         self._clock = clock
         self._lock = threading.Lock()
+        self._commits = CommitSignal()
 
     @classmethod
     async def open(cls, path: Path | str, clock: Clock = utc_now) -> SqliteStore:
@@ -139,7 +145,16 @@ class SqliteStore(SqliteMemory, SqliteAgentRuns):
             with self._lock:
                 return fn()
 
-        return await anyio.to_thread.run_sync(locked)
+        before = self._commits.commits
+        try:
+            return await anyio.to_thread.run_sync(locked)
+        finally:
+            self._commits.after(before)
+
+    async def change_log(self) -> SqliteChangeLog:
+        """The change log of this file, read on a connection of its own; told of this store's commits."""
+        (path,) = await self._run(lambda: self._conn.execute("PRAGMA database_list").fetchone()[2:3])
+        return await SqliteChangeLog.open(Path(path), self._commits)
 
     def _in_tx(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         with self._tx():
@@ -154,6 +169,7 @@ class SqliteStore(SqliteMemory, SqliteAgentRuns):
             self._conn.execute("ROLLBACK")
             raise
         self._conn.execute("COMMIT")
+        self._commits.commits += 1
 
     def _now(self) -> int:
         return to_micros(self._clock())
@@ -300,9 +316,7 @@ class SqliteStore(SqliteMemory, SqliteAgentRuns):
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
             rows,
         )
-        c.execute(
-            "INSERT INTO messages_fts(rowid, content) SELECT seq, content FROM messages WHERE seq > ?", (first_seq,)
-        )
+        index_new_messages(c, first_seq)
         latest: dict[str, int] = {}
         for row_values in rows:
             latest[row_values[1]] = max(latest.get(row_values[1], 0), row_values[4])

@@ -1,0 +1,1 @@
+"""The change feed: committed store changes, fanned out in sequence order."""

@@ -1,0 +1,22 @@
+"""The `_meta` keys mainloop adds to change notifications, and reads on a resuming listen request."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mainloop_mcp.store.changes import Change
+
+# On every change notification: the change's sequence number and thread.
+SEQ_KEY = "io.mainloop/seq"
+THREAD_KEY = "io.mainloop/thread"
+# On a subscriptions/listen request: the last sequence number the client saw (it gets every later change).
+SINCE_KEY = "io.mainloop/since"
+# On the notification that says changes were missed beyond the kept history: refetch everything.
+RESYNC_KEY = "io.mainloop/resync"
+
+
+def change_meta(change: Change) -> dict[str, Any]:
+    meta: dict[str, Any] = {SEQ_KEY: change.seq}
+    if change.thread_id is not None:
+        meta[THREAD_KEY] = change.thread_id
+    return meta
