@@ -17,3 +17,7 @@ class InvalidInput(MainloopError):
 
 class Conflict(MainloopError):
     """The request contradicts stored state (e.g. an idempotency key reused for other content)."""
+
+
+class AgentFailed(MainloopError):
+    """The agent backend ran but did not produce an answer (CLI failed, server died, protocol error)."""

@@ -24,7 +24,7 @@ class RunsStore(Store, AgentRunStore, Protocol):
 @pytest.fixture
 async def runs(store: Store) -> AsyncIterator[RunsStore]:
     assert isinstance(store, AgentRunStore), f"{type(store).__name__} does not implement AgentRunStore"
-    yield store  # type: ignore[misc]
+    yield store
 
 
 async def _project(s: RunsStore) -> str:

@@ -200,11 +200,15 @@ class MemoryStore(Store, SummaryStore, SearchIndex, Protocol):
     """A store that keeps everything the memory needs."""
 
 
+class Backend(MemoryStore, AgentRunStore, Protocol):
+    """What every backend keeps (SQLite and BigQuery alike): threads, messages, the memory and agent runs."""
+
+
 def memory_store(store: Store) -> MemoryStore:
-    """The store as a MemoryStore, or a clear error for a backend that keeps no summaries yet."""
+    """The store as a MemoryStore, or a clear error for a store that keeps no summaries."""
     if isinstance(store, SummaryStore) and isinstance(store, SearchIndex):
         return cast(MemoryStore, store)
-    raise MainloopError(f"the {type(store).__name__} backend keeps no summaries or search index yet; use sqlite")
+    raise MainloopError(f"the {type(store).__name__} store keeps no summaries or search index")
 
 
 def resolve_parent(new: NewThread, parent: Thread | None, main: Thread) -> str:
