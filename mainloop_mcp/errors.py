@@ -21,3 +21,7 @@ class Conflict(MainloopError):
 
 class AgentFailed(MainloopError):
     """The agent backend ran but did not produce an answer (CLI failed, server died, protocol error)."""
+
+
+class StoreFailure(MainloopError):
+    """The store could not do it: disk full, read-only or corrupt file, unreachable service. Nothing was written."""

@@ -37,6 +37,15 @@ class Hub:
     changes: ChangeFeed | None = None
     summariser: Summariser = field(default_factory=ExtractiveSummariser)
 
+    async def close(self) -> None:
+        """Stop every agent run (recorded interrupted) and close the store; open_hub does this on exit."""
+        await self.agents.aclose()
+        await self.store.close()
+
+    def stop_accepting(self) -> None:
+        """The hub is about to stop: refuse new agent runs from now on."""
+        self.agents.stop_accepting()
+
     def pyramid(self) -> Pyramid:
         """The memory pyramid over this hub's store."""
         return Pyramid(self.store, zone(self.settings.timezone), self.summariser, self.clock)
