@@ -200,3 +200,15 @@ async def test_frequent_words_leave_the_index_query_of_a_big_store(hub: Hub, mon
     found = await snippets(pyr, "boiler status")
     assert found == ["[status] of the [boiler] repair"]  # 'status' (in every message) only re-ranks
     assert len(await snippets(pyr, "status")) == 20  # a query of frequent words alone still ranks them
+
+
+async def test_index_follows_renames_redactions_and_thread_filters(hub: Hub) -> None:
+    garden = await project(hub, "Garden", ["The secret gate code is 4711."])
+    other = await project(hub, "Shed", ["The shed gate squeaks."])
+    pyr = hub.pyramid()
+    assert [m.thread_id for m in (await search(pyr, "gate", thread_id=other)).matches] == [other]
+    message = (await search(pyr, "secret gate code")).matches[0]
+    await hub.store.redact_message(message.id, by="test")  # type: ignore[attr-defined]
+    assert not [m for m in (await search(pyr, "secret code")).matches if m.kind == "message"]
+    await hub.store.rename_thread(garden, "Allotment plans")  # type: ignore[attr-defined]
+    assert (await search(pyr, "allotment")).matches[0].thread_id == garden
