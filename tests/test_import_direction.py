@@ -27,6 +27,7 @@ LAYERS = {
     "push": 5,
     "server": 5,
     "web": 6,
+    "signals": 6,
     "cli": 7,
 }
 
