@@ -68,7 +68,7 @@ async def slow_visit(browser: Any, base: str, returning: bool) -> dict[str, floa
         if returning:
             await page.goto(base)
             await page.wait_for_selector(f".msg >> nth={MESSAGES - 1}")
-            await page.evaluate("navigator.serviceWorker.ready")
+            await page.evaluate(WORKER_SETTLED)
         cdp = await context.new_cdp_session(page)
         await cdp.send("Network.enable")
         await cdp.send("Network.emulateNetworkConditions", SLOW_3G)
