@@ -74,7 +74,7 @@ async def test_chat_reply_lands_in_the_thread_as_assistant_message(hub: Hub, tmp
         notes.append((progress, message))
 
     async with Client(create_server(hub), mode=mode) as c:
-        earlier = await call(c, "post_message", thread_id=thread_id, content="remember the colour teal")
+        earlier = await call(c, "post_message", thread_id=thread_id, content="remember the colour teal", role="user")
         result = await c.call_tool(
             "chat", {"thread_id": thread_id, "content": "what colour?"}, progress_callback=on_progress
         )
