@@ -1,4 +1,4 @@
-"""`mainloop serve | stdio | compact | migrate | import | hook`: the console script.
+"""`mainloop serve | stdio | agent-run | compact | migrate | import | hook`: the console script.
 
 Modules that only some commands need are imported inside those commands, so `mainloop hook` (run by
 Claude Code on every turn) starts without loading the web server.
@@ -9,10 +9,12 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
 import threading
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import anyio
 from pydantic import ValidationError
@@ -25,6 +27,9 @@ from mainloop_mcp.importers.runner import KINDS, ImportReport, build_summaries, 
 from mainloop_mcp.store import open_store
 from mainloop_mcp.store.imports import ImportSink
 from mainloop_mcp.store.sqlite import path_from_url
+
+if TYPE_CHECKING:
+    from mainloop_mcp.hub import Hub
 
 log = logging.getLogger("mainloop")
 SHUTDOWN_GRACE_SECONDS = 3
@@ -73,6 +78,7 @@ async def _serve(settings: Settings) -> None:
     import uvicorn
 
     from mainloop_mcp.hub import open_hub
+    from mainloop_mcp.signals import HubServer, on_stop_signals
     from mainloop_mcp.web.app import check_binding, create_app
     from mainloop_mcp.web.auth import RedactQueryStrings
 
@@ -89,9 +95,16 @@ async def _serve(settings: Settings) -> None:
             timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
         )
         logging.getLogger("uvicorn.access").addFilter(RedactQueryStrings())  # after Config set up logging
-        server = uvicorn.Server(config)
+        server = HubServer(config)
         log.info("mainloop %s store=%s", "serving", settings.store.split("?")[0])
-        await server.serve()
+
+        def stop(signum: int) -> None:
+            log.info("%s: stopping (no new agent runs; running ones are stopped)", signal.Signals(signum).name)
+            hub.stop_accepting()
+            server.stop(signum)
+
+        async with on_stop_signals(stop):
+            await server.serve()
 
 
 async def _compact(settings: Settings, thread_id: str | None) -> int:
@@ -143,9 +156,26 @@ async def _stdio(settings: Settings, hub_url: str | None = None) -> None:
         return
     from mainloop_mcp.hub import open_hub
     from mainloop_mcp.server import run_stdio
+    from mainloop_mcp.signals import on_stop_signals
 
-    async with open_hub(settings) as hub:
-        await run_stdio(hub)
+    async with open_hub(settings) as hub, anyio.create_task_group() as tasks:
+
+        def stop(signum: int) -> None:
+            log.info("%s: stopping (no new agent runs; running ones are stopped)", signal.Signals(signum).name)
+            tasks.start_soon(_close_and_exit, hub)
+
+        async with on_stop_signals(stop):
+            await run_stdio(hub)
+        tasks.cancel_scope.cancel()
+
+
+async def _close_and_exit(hub: Hub) -> None:
+    """The stdio transport reads stdin in a thread that no cancel interrupts, so the hub can't wait for
+    the server to return: close what matters (agent runs, the store) and leave."""
+    hub.stop_accepting()
+    await hub.close()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 async def _migrate(source_url: str, target_url: str) -> int:

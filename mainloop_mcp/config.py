@@ -40,6 +40,16 @@ def default_claude_code_mcp() -> Path:
     return Path(__file__).resolve().parent.parent / "node_modules/@steipete/claude-code-mcp/dist/server.js"
 
 
+STORE_SCHEMES = ("sqlite:///", "bigquery://")
+
+
+def store_url_problem(url: str) -> str | None:
+    """Why `url` can't name a store, or None (the settings and `open_store` both ask here)."""
+    if url.startswith(STORE_SCHEMES):
+        return None
+    return f"store URL {url!r} must start with sqlite:/// or bigquery://"
+
+
 class AgentBackend(BaseModel):
     """Any stdio MCP server that runs a prompt as one tool call; the default is claude-code-mcp.
 
@@ -119,6 +129,14 @@ class Settings(BaseSettings):
         description="Who writes pyramid summaries: extractive (offline, deterministic) or agent (the configured agent)",
     )
     timezone: str = Field(default="UTC", description="IANA time zone for day/week/month buckets")
+    push_dir: Path = Field(
+        default_factory=lambda: Path(platformdirs.user_data_dir(APP_NAME)) / "push",
+        description="Web Push: where the hub keeps its VAPID key pair and the subscribed devices",
+    )
+    push_contact: str = Field(
+        default="mailto:mainloop@example.invalid",
+        description="Web Push: the VAPID contact (mailto: or https:) push services may use to reach the hub's owner",
+    )
     log_level: str = Field(default="INFO", description="Python log level")
     agent_work_roots: list[Path] = Field(
         default_factory=default_work_roots,
@@ -149,8 +167,9 @@ class Settings(BaseSettings):
     @field_validator("store")
     @classmethod
     def _known_scheme(cls, v: str) -> str:
-        if not v.startswith(("sqlite:///", "bigquery://")):
-            raise ValueError(f"store URL {v!r} must start with sqlite:/// or bigquery://")
+        problem = store_url_problem(v)
+        if problem:
+            raise ValueError(problem)
         return v
 
     @field_validator("cf_access_team_domain")

@@ -31,6 +31,12 @@ def new_id(prefix: str) -> str:
     return f"{prefix}_{int(time.time() * 1000):012x}{secrets.token_hex(5)}"
 
 
+def new_ids(prefix: str, n: int) -> list[str]:
+    """`n` ids in new_id's form, made at once for bulk imports: one clock read, one draw of random bytes."""
+    head, tail = f"{prefix}_{int(time.time() * 1000):012x}", secrets.token_hex(5 * n)
+    return [head + tail[i : i + 10] for i in range(0, 10 * n, 10)]
+
+
 class ThreadType(StrEnum):
     MAIN = "main"
     PROJECT = "project"
@@ -66,7 +72,7 @@ class Thread(BaseModel):
     parent_id: str | None = None
     thread_type: ThreadType
     title: str
-    thread_context: str
+    thread_context: str = ""
     status: ThreadStatus
     created_at: datetime
     updated_at: datetime
@@ -189,6 +195,30 @@ class MessagePage(BaseModel):
     )
 
 
+class ListedMessage(BaseModel):
+    """A message as listed under its thread (the thread id is said once, on the page)."""
+
+    id: str
+    role: Role
+    content: str
+    created_at: datetime
+    idempotency_key: str | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class ThreadMessages(BaseModel):
+    """One page of one thread's messages, as read_messages answers it."""
+
+    thread_id: str
+    messages: list[ListedMessage]
+    next_cursor: str | None = Field(default=None, description="Pass back as `cursor` for the next page")
+
+    @classmethod
+    def of(cls, thread_id: str, page: MessagePage) -> ThreadMessages:
+        listed = [ListedMessage(**m.model_dump(exclude={"thread_id"})) for m in page.messages]
+        return cls(thread_id=thread_id, messages=listed, next_cursor=page.next_cursor)
+
+
 # agent runs ----------------------------------------------------------------------------------
 
 MAX_PROMPT_BYTES = MAX_CONTENT_BYTES
@@ -294,13 +324,39 @@ class Summary(NewSummary):
 
 
 class SearchHit(BaseModel):
-    """One full-text match: a message or a summary, with where it sits in time."""
+    """One full-text match: a message, a summary or a thread (by title or standing context)."""
 
-    kind: str = Field(description="message or summary")
+    kind: str = Field(description="message, summary or thread")
     id: str
     thread_id: str
     granularity: Granularity
     period_start: datetime
     period_end: datetime
-    snippet: str
+    snippet: str = Field(description="Matched words in [brackets]; a backend may leave it to the search layer")
     score: float = Field(description="BM25 relevance; higher is better")
+    thread_title: str = ""
+    text: str = Field(default="", description="The matched text (clipped), for re-ranking; not shown")
+
+
+class QueryTerm(BaseModel):
+    """One term of a parsed query: a word, a compound token (`a.b`, `x@y.z`) or a quoted phrase."""
+
+    model_config = ConfigDict(frozen=True)
+
+    text: str
+    prefix: bool = False
+
+
+class TextQuery(BaseModel):
+    """What to look for: `should` terms rank (any may match), `must` terms are required, `must_not`
+    terms exclude. Built by mainloop_mcp.search.query from any text; backends render it safely."""
+
+    model_config = ConfigDict(frozen=True)
+
+    should: tuple[QueryTerm, ...] = ()
+    must: tuple[QueryTerm, ...] = ()
+    must_not: tuple[QueryTerm, ...] = ()
+
+    @property
+    def positive(self) -> tuple[QueryTerm, ...]:
+        return self.must + self.should

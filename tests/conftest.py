@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import socket
 import subprocess
@@ -83,6 +85,12 @@ def store_url_over(backends: list[str]) -> Any:
 store_url = store_url_over(sorted(STORE_URLS))
 
 
+def forged_cursor(kind: str, position: Any) -> str:
+    """A cursor of the right kind holding values a real one never does (base64 of the JSON a server writes)."""
+    raw = json.dumps({"k": kind, "p": position}).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
 @pytest.fixture
 async def store(store_url: str, clock: FakeClock) -> AsyncIterator[Store]:
     s = await open_store(store_url, clock=clock)
@@ -94,7 +102,7 @@ async def store(store_url: str, clock: FakeClock) -> AsyncIterator[Store]:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(store=sqlite_url(tmp_path))
+    return Settings(store=sqlite_url(tmp_path), push_dir=tmp_path / "push")
 
 
 @pytest.fixture
@@ -147,6 +155,7 @@ def start_hub(
         "MAINLOOP_STORE": sqlite_url(tmp_path),
         "MAINLOOP_PORT": str(port),
         "MAINLOOP_CONFIG": str(tmp_path / "absent.toml"),
+        "MAINLOOP_PUSH_DIR": str(tmp_path / "push"),
         **(env or {}),
     }
     with log.open("wb") as out:

@@ -6,9 +6,6 @@ idempotency semantics live here once, and one contract test suite runs over each
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Protocol, cast, runtime_checkable
@@ -30,6 +27,7 @@ from mainloop_mcp.model import (
     RunStatus,
     SearchHit,
     Summary,
+    TextQuery,
     Thread,
     ThreadFilter,
     ThreadPage,
@@ -75,6 +73,17 @@ class Store(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+
+@runtime_checkable
+class WriteHealth(Protocol):
+    """A store that knows whether its writes work (for /healthz): SqliteStore."""
+
+    write_failure: str | None
+
+    async def check_writes(self) -> str | None:
+        """Why writes fail now, or None."""
+        ...
 
 
 @runtime_checkable
@@ -136,7 +145,8 @@ def clip(text: str, limit: int = MAX_CONTENT_BYTES - 200) -> str:
     raw = text.encode("utf-8")
     if len(raw) <= limit:
         return text
-    return raw[:limit].decode("utf-8", errors="ignore") + TRUNCATION_NOTE.format(size=len(raw))
+    note = TRUNCATION_NOTE.format(size=len(raw))  # counted in the limit, so clipping twice changes nothing
+    return raw[: limit - len(note.encode())].decode("utf-8", errors="ignore") + note
 
 
 def report(run: AgentRun) -> str:
@@ -186,16 +196,20 @@ class SearchIndex(Protocol):
 
     async def search_text(
         self,
-        terms: list[str],
+        query: TextQuery,
         *,
-        match_any: bool = False,
         thread_ids: list[str] | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
         limit: int = 20,
     ) -> list[SearchHit]:
-        """Best matches first. `terms` are plain words (the backend quotes them); all must match
-        unless `match_any`. Messages match on created_at, summaries on period overlap."""
+        """Messages and summaries matching `query` (see TextQuery), best first, each with its thread's
+        title and its text for re-ranking. Messages match on created_at, summaries on period overlap;
+        synced copies of summaries (messages of role summary) are left to the summary they copy."""
+        ...
+
+    async def search_threads(self, query: TextQuery, limit: int = 5) -> list[SearchHit]:
+        """Active threads whose title or standing context match `query`, best first (kind "thread")."""
         ...
 
 
@@ -203,11 +217,15 @@ class MemoryStore(Store, SummaryStore, SearchIndex, Protocol):
     """A store that keeps everything the memory needs."""
 
 
+class Backend(MemoryStore, AgentRunStore, Protocol):
+    """What every backend keeps (SQLite and BigQuery alike): threads, messages, the memory and agent runs."""
+
+
 def memory_store(store: Store) -> MemoryStore:
-    """The store as a MemoryStore, or a clear error for a backend that keeps no summaries yet."""
+    """The store as a MemoryStore, or a clear error for a store that keeps no summaries."""
     if isinstance(store, SummaryStore) and isinstance(store, SearchIndex):
         return cast(MemoryStore, store)
-    raise MainloopError(f"the {type(store).__name__} backend keeps no summaries or search index yet; use sqlite")
+    raise MainloopError(f"the {type(store).__name__} store keeps no summaries or search index")
 
 
 def resolve_parent(new: NewThread, parent: Thread | None, main: Thread) -> str:
@@ -245,33 +263,6 @@ def check_time_range(since: datetime | None, until: datetime | None) -> None:
             raise InvalidInput(f"{name} must carry a time zone, e.g. 2026-11-24T00:00:00Z")
     if since is not None and until is not None and since >= until:
         raise InvalidInput(f"since ({since.isoformat()}) must be before until ({until.isoformat()})")
-
-
-def encode_cursor(kind: str, position: list[Any]) -> str:
-    raw = json.dumps({"k": kind, "p": position}, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(kind: str, cursor: str, shape: tuple[type, ...] | None = None) -> list[Any]:
-    """Parse a cursor made by `encode_cursor(kind, ...)`; anything else is a clear error.
-
-    `shape` is the type of each position value: a forged cursor with the right kind but other
-    values must be refused here, not reach the database.
-    """
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        data = json.loads(raw)
-        if data["k"] == kind and isinstance(data["p"], list) and _fits(data["p"], shape):
-            return list(data["p"])
-    except (binascii.Error, ValueError, KeyError, TypeError):
-        pass
-    raise InvalidInput(f"cursor {cursor[:40]!r} is not a {kind} cursor from this server; pass the next_cursor it gave")
-
-
-def _fits(values: list[Any], shape: tuple[type, ...] | None) -> bool:
-    if shape is None:
-        return True
-    return len(values) == len(shape) and all(type(v) is t for v, t in zip(values, shape, strict=True))
 
 
 def same_message(existing: Message, new: NewMessage) -> Message:

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 import anyio.to_thread
 
-from mainloop_mcp.errors import Conflict, InvalidInput, NotFound
+from mainloop_mcp.errors import Conflict, InvalidInput, NotFound, StoreFailure
 from mainloop_mcp.model import (
     Clock,
     Message,
@@ -37,17 +37,17 @@ from mainloop_mcp.model import (
 from mainloop_mcp.store.base import (
     check_limit,
     check_time_range,
-    decode_cursor,
-    encode_cursor,
     resolve_parent,
     same_message,
 )
+from mainloop_mcp.store.paging import THREADS, messages_keyset
 from mainloop_mcp.store.rows import message_from_row, thread_from_row
 from mainloop_mcp.store.sqlite_changes import CHANGES_MIGRATION, CommitSignal, SqliteChangeLog
 from mainloop_mcp.store.sqlite_edits import SqliteEdits
 from mainloop_mcp.store.sqlite_import import IMPORT_MIGRATION, SqliteImport
 from mainloop_mcp.store.sqlite_memory import MEMORY_MIGRATION, SqliteMemory, index_new_messages
 from mainloop_mcp.store.sqlite_runs import AGENT_RUNS_MIGRATION, SqliteAgentRuns
+from mainloop_mcp.store.sqlite_search import SEARCH_MIGRATION, THREAD_FILTER_MIGRATION
 from mainloop_mcp.store.timestamps import to_micros
 
 T = TypeVar("T")
@@ -96,7 +96,30 @@ MIGRATIONS: list[str] = [
     AGENT_RUNS_MIGRATION,
     CHANGES_MIGRATION,
     IMPORT_MIGRATION,
+    SEARCH_MIGRATION,
+    THREAD_FILTER_MIGRATION,
 ]
+
+
+FAILURES = {
+    "SQLITE_FULL": "the disk holding the database is full",
+    "SQLITE_READONLY": "the database file is read-only",
+    "SQLITE_CORRUPT": "the database file is corrupt (restore it from a backup)",
+    "SQLITE_NOTADB": "the file is not a SQLite database",
+    "SQLITE_IOERR": "the disk reported an I/O error",
+    "SQLITE_CANTOPEN": "the database file can't be opened",
+    "SQLITE_BUSY": "another process holds the database locked",
+    "SQLITE_PERM": "permission denied",
+}
+
+
+def storage_failure(exc: sqlite3.DatabaseError) -> str | None:
+    """A storage-level SQLite error as one line; None for errors that are bugs or rules (constraints, SQL)."""
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    for prefix, reason in FAILURES.items():
+        if name.startswith(prefix):
+            return f"{reason} ({exc})"
+    return None
 
 
 def path_from_url(url: str) -> Path:
@@ -112,10 +135,13 @@ class SqliteStore(SqliteMemory, SqliteAgentRuns, SqliteEdits, SqliteImport):
         self._clock = clock
         self._lock = threading.Lock()
         self._commits = CommitSignal()
+        self.write_failure: str | None = None  # why the last write failed, until one succeeds
 
     @classmethod
     async def open(cls, path: Path | str, clock: Clock = utc_now) -> SqliteStore:
         path = Path(path)
+        if path.is_dir():
+            raise StoreFailure(f"the store {path} is a folder; give a database file such as {path / 'mainloop.db'}")
         path.parent.mkdir(parents=True, exist_ok=True)
 
         def connect() -> sqlite3.Connection:
@@ -128,7 +154,11 @@ class SqliteStore(SqliteMemory, SqliteAgentRuns, SqliteEdits, SqliteImport):
             migrate(conn)
             return conn
 
-        store = cls(await anyio.to_thread.run_sync(connect), clock)
+        try:
+            conn = await anyio.to_thread.run_sync(connect)
+        except sqlite3.DatabaseError as exc:
+            raise StoreFailure(f"the store {path} can't be opened: {storage_failure(exc) or exc}") from exc
+        store = cls(conn, clock)
         await store._run(store._ensure_main)
         return store
 
@@ -148,9 +178,33 @@ class SqliteStore(SqliteMemory, SqliteAgentRuns, SqliteEdits, SqliteImport):
 
         before = self._commits.commits
         try:
-            return await anyio.to_thread.run_sync(locked)
+            result = await anyio.to_thread.run_sync(locked)
+        except sqlite3.DatabaseError as exc:
+            reason = storage_failure(exc)
+            if reason is None:
+                raise
+            self.write_failure = reason
+            raise StoreFailure(f"the database could not do it: {reason}; nothing was written") from exc
         finally:
             self._commits.after(before)
+        if self._commits.commits != before:
+            self.write_failure = None
+        return result
+
+    async def check_writes(self) -> str | None:
+        """Why writes fail (the last write's error, or a probe taking the write lock fails), or None."""
+        if self.write_failure is not None:
+            return self.write_failure
+
+        def probe() -> None:
+            self._conn.execute("BEGIN IMMEDIATE")
+            self._conn.execute("ROLLBACK")
+
+        try:
+            await self._run(probe)
+        except StoreFailure:
+            pass
+        return self.write_failure
 
     async def change_log(self) -> SqliteChangeLog:
         """The change log of this file, read on a connection of its own; told of this store's commits."""
@@ -232,20 +286,16 @@ class SqliteStore(SqliteMemory, SqliteAgentRuns, SqliteEdits, SqliteImport):
             if value is not None:
                 clauses.append(f"{column} = ?")
                 params.append(str(value))
-        if cursor is not None:
-            created, last_id = decode_cursor("threads", cursor, shape=(int, str))
+        if (after := THREADS.after(cursor)) is not None:
             clauses.append("(created_at, id) < (?, ?)")
-            params += [created, last_id]
+            params += after
         sql = "SELECT * FROM threads"
         if clauses:
             sql += " WHERE " + " AND ".join(clauses)
         sql += " ORDER BY created_at DESC, id DESC LIMIT ?"
 
         def query() -> ThreadPage:
-            rows = self._conn.execute(sql, [*params, limit + 1]).fetchall()
-            more = len(rows) > limit
-            rows = rows[:limit]
-            next_cursor = encode_cursor("threads", [rows[-1]["created_at"], rows[-1]["id"]]) if more else None
+            rows, next_cursor = THREADS.cut(self._conn.execute(sql, [*params, limit + 1]).fetchall(), limit)
             return ThreadPage(threads=[thread_from_row(r) for r in rows], next_cursor=next_cursor)
 
         return await self._run(query)
@@ -370,10 +420,10 @@ class SqliteStore(SqliteMemory, SqliteAgentRuns, SqliteEdits, SqliteImport):
             clauses.append("created_at < ?")
             params.append(to_micros(until))
         newest = order is Order.NEWEST
-        if cursor is not None:
-            created, seq = decode_cursor(f"messages:{order.value}", cursor, shape=(int, int))
+        keyset = messages_keyset(order.value)
+        if (after := keyset.after(cursor)) is not None:
             clauses.append(f"(created_at, seq) {'<' if newest else '>'} (?, ?)")
-            params += [created, seq]
+            params += after
         direction = "DESC" if newest else "ASC"
         sql = (
             f"SELECT * FROM messages WHERE {' AND '.join(clauses)}"
@@ -382,12 +432,7 @@ class SqliteStore(SqliteMemory, SqliteAgentRuns, SqliteEdits, SqliteImport):
 
         def query() -> MessagePage:
             self._get_thread(thread_id)
-            rows = self._conn.execute(sql, [*params, limit + 1]).fetchall()
-            more = len(rows) > limit
-            rows = rows[:limit]
-            next_cursor = (
-                encode_cursor(f"messages:{order.value}", [rows[-1]["created_at"], rows[-1]["seq"]]) if more else None
-            )
+            rows, next_cursor = keyset.cut(self._conn.execute(sql, [*params, limit + 1]).fetchall(), limit)
             return MessagePage(messages=[message_from_row(r) for r in rows], next_cursor=next_cursor)
 
         return await self._run(query)

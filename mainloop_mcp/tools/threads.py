@@ -12,19 +12,20 @@ from mainloop_mcp.hub import hub_of
 from mainloop_mcp.memory.periods import zone
 from mainloop_mcp.model import (
     Message,
-    MessagePage,
     NewMessage,
     NewThread,
     Order,
     Role,
     Thread,
+    ThreadMessages,
     ThreadPage,
     ThreadStatus,
     ThreadType,
     check_thread_context,
     check_title,
 )
-from mainloop_mcp.store.base import check_limit, check_move, decode_cursor, edit_store, encode_cursor
+from mainloop_mcp.store.base import check_limit, check_move, edit_store
+from mainloop_mcp.store.paging import Keyset
 from mainloop_mcp.tools.args import (
     ANY_CASE,
     PAGE_CLIENT,
@@ -40,6 +41,9 @@ from mainloop_mcp.tools.args import (
     resolve_thread,
 )
 from mainloop_mcp.tools.spec import ToolSpec, reads
+
+# An offset into the filtered, sorted list, with the title filter it was made for.
+ACTIVITY = Keyset("threads:activity", ("offset", "title"), (int, str))
 
 Limit = int  # check_limit answers a wrong one with the range
 Cursor = str | None
@@ -79,7 +83,7 @@ async def list_threads(
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> ThreadPage:
-    """Find threads by title, most recent activity first."""
+    """Find threads by title, most recent activity first (standing context: get_thread)."""
     check_limit(limit)
     store = hub_of(ctx).store
     parent = await resolve_optional(store, parent_id)
@@ -93,11 +97,11 @@ async def list_threads(
     ]
     found.sort(key=lambda t: (t.updated_at, t.id), reverse=True)
     # An offset into the filtered list, with the title filter it was made for.
-    start = decode_cursor("threads:activity", cursor, shape=(int, str))[0] if cursor else 0
+    start = ACTIVITY.decode(cursor)[0] if cursor else 0
     more = start + limit < len(found)
     return ThreadPage(
-        threads=found[start : start + limit],
-        next_cursor=encode_cursor("threads:activity", [start + limit, key]) if more else None,
+        threads=[t.model_copy(update={"thread_context": ""}) for t in found[start : start + limit]],
+        next_cursor=ACTIVITY.encode([start + limit, key]) if more else None,
     )
 
 
@@ -149,12 +153,12 @@ async def read_messages(
     order: Annotated[Annotated[Order, ANY_CASE], Field(description="newest (default) or oldest first")] = Order.NEWEST,
     since: TimeArg = None,
     until: TimeArg = None,
-) -> MessagePage:
+) -> ThreadMessages:
     """Page through a thread's raw messages, e.g. in a time range. Its memory: get_context; words: search."""
     hub = hub_of(ctx)
     thread = await resolve_thread(hub.store, thread_id)
     tz, now = zone(hub.settings.timezone), hub.clock()
-    return await hub.store.read_messages(
+    page = await hub.store.read_messages(
         thread.id,
         limit=limit,
         cursor=cursor,
@@ -162,6 +166,7 @@ async def read_messages(
         since=parse_time("since", since, tz, now),
         until=parse_time("until", until, tz, now),
     )
+    return ThreadMessages.of(thread.id, page)
 
 
 async def archive_thread(thread_id: ThreadRef, ctx: Context) -> Thread:

@@ -2,6 +2,7 @@
 
 import { $, client, copyButton, reportError, state } from "./shared.js";
 import * as snapshot from "./snapshot.js";
+import { readAloudButton } from "./voice.js";
 
 const PAGE_SIZE = 50;
 // Markdown rendering is an enhancement: without its libraries the page shows plain text.
@@ -34,6 +35,14 @@ export async function showMessages(threadId) {
   await drawPage(threadId, page.messages, page.next_cursor, false);
   snapshot.saveThread(threadId, page.messages, page.next_cursor);
   return true;
+}
+
+/** Saves the open thread's newest page as shown now (for the next load, and offline). */
+export function saveShown() {
+  const newest = [...state.messages.values()]
+    .sort((a, b) => b.created_at.localeCompare(a.created_at) || b.id.localeCompare(a.id))
+    .slice(0, PAGE_SIZE);
+  snapshot.saveThread(state.currentId, newest, state.olderCursor);
 }
 
 function resetList() {
@@ -85,7 +94,8 @@ export async function messageItem(message) {
   const body = document.createElement("div");
   body.className = "msg-body";
   await renderRich(body, message.content);
-  head.append(copyButton(() => message.content, "Copy message"));
+  const readable = message.role !== "user" ? readAloudButton(() => body.textContent) : null;
+  head.append(copyButton(() => message.content, "Copy message"), ...(readable ? [readable] : []));
   li.append(head, body);
   return li;
 }
@@ -101,7 +111,11 @@ export async function addMessages(messages, where) {
   for (const m of unseen) state.messages.set(m.id, m);
   const keep = new Set(unseen.map((m) => m.id));
   items.splice(0, items.length, ...items.filter((li) => keep.has(li.dataset.id)));
-  const waiting = $("message-list").querySelector(".msg.pending, .msg.queued"); // questions and queued posts stay last
+  // A question to the agent shows as stored once the hub has it (live updates may bring it first).
+  for (const pending of $("message-list").querySelectorAll(".msg.pending")) {
+    if (unseen.some((m) => m.role === "user" && m.content === pending.dataset.content)) pending.remove();
+  }
+  const waiting = $("message-list").querySelector(".msg.pending, .msg.thinking, .msg.queued"); // they stay last
   if (where === "top") $("message-list").prepend(...items);
   else if (waiting) waiting.before(...items);
   else $("message-list").append(...items);
@@ -165,7 +179,7 @@ export async function refreshMessages() {
       if (state.currentId !== id) continue;
       const stick = nearBottom();
       const added = await addMessages(page.messages, "bottom");
-      snapshot.saveThread(id, page.messages, page.next_cursor);
+      saveShown();
       if (stick) scrollToBottom();
       else if (added) showPill(added);
     } while (refreshAgain);
