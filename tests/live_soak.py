@@ -60,7 +60,7 @@ async def _thread_ids(url: str, count: int) -> list[str]:
         ids = []
         for i in range(count):
             made = await client.call_tool("create_thread", {"title": f"soak {i}", "thread_type": "project"})
-            ids.append(str(made.structured_content["id"]))  # type: ignore[index]
+            ids.append(str(made.structured_content["id"]))
         return ids
 
 

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from mainloop_mcp.errors import InvalidInput, MainloopError, NotFound
+from mainloop_mcp.memory.assembly import ThreadContext, answer_tokens, assemble_context
 from mainloop_mcp.memory.compact import compact
-from mainloop_mcp.memory.context import ThreadContext, answer_tokens, assemble_context
 from mainloop_mcp.memory.periods import parse_period
 from mainloop_mcp.memory.pyramid import Pyramid
 from mainloop_mcp.memory.summariser import LlmSummariser, Source, SummariserFailed, SummaryRequest

@@ -16,12 +16,12 @@ import anyio
 import anyio.abc
 
 from mainloop_mcp.agents.backends import Backend, check_work_folder, resolve_backend
-from mainloop_mcp.agents.claude_code import AgentConnection, AgentFailed
-from mainloop_mcp.agents.context import HistorySource, chat_prompt, transcript_history
+from mainloop_mcp.agents.chat_history import HistorySource, chat_prompt, transcript_history
+from mainloop_mcp.agents.claude_code import AgentConnection
 from mainloop_mcp.agents.owner import owner_gone, this_process
 from mainloop_mcp.agents.runner import AgentJob, LocalRunner, Runner
 from mainloop_mcp.config import Settings
-from mainloop_mcp.errors import Conflict, InvalidInput
+from mainloop_mcp.errors import AgentFailed, Conflict, InvalidInput
 from mainloop_mcp.model import AgentRun, AgentRunPage, Message, NewAgentRun, NewMessage, Role, RunStatus
 from mainloop_mcp.store import Store
 from mainloop_mcp.store.base import AgentRunStore, clip

@@ -15,7 +15,7 @@ from mainloop_mcp.memory.periods import Period, day, local_date, parse_period
 from mainloop_mcp.memory.pyramid import Pyramid
 from mainloop_mcp.memory.summariser import Source, SummaryRequest, prompt_for
 from mainloop_mcp.model import Granularity
-from mainloop_mcp.resources.threads import active_threads
+from mainloop_mcp.store.views import active_threads
 from mainloop_mcp.tools.args import resolve_thread
 
 RELATIVE_DAYS = {"today": 0, "yesterday": 1}

@@ -24,7 +24,8 @@ from mainloop_mcp.model import (
     check_thread_context,
     check_title,
 )
-from mainloop_mcp.store.base import check_limit, check_move, decode_cursor, edit_store, encode_cursor
+from mainloop_mcp.store.base import check_limit, check_move, edit_store
+from mainloop_mcp.store.paging import Keyset
 from mainloop_mcp.tools.args import (
     ANY_CASE,
     PAGE_CLIENT,
@@ -40,6 +41,9 @@ from mainloop_mcp.tools.args import (
     resolve_thread,
 )
 from mainloop_mcp.tools.spec import ToolSpec, reads
+
+# An offset into the filtered, sorted list, with the title filter it was made for.
+ACTIVITY = Keyset("threads:activity", ("offset", "title"), (int, str))
 
 Limit = int  # check_limit answers a wrong one with the range
 Cursor = str | None
@@ -93,11 +97,11 @@ async def list_threads(
     ]
     found.sort(key=lambda t: (t.updated_at, t.id), reverse=True)
     # An offset into the filtered list, with the title filter it was made for.
-    start = decode_cursor("threads:activity", cursor, shape=(int, str))[0] if cursor else 0
+    start = ACTIVITY.decode(cursor)[0] if cursor else 0
     more = start + limit < len(found)
     return ThreadPage(
         threads=[t.model_copy(update={"thread_context": ""}) for t in found[start : start + limit]],
-        next_cursor=encode_cursor("threads:activity", [start + limit, key]) if more else None,
+        next_cursor=ACTIVITY.encode([start + limit, key]) if more else None,
     )
 
 
