@@ -49,7 +49,7 @@ async def logged_in(browser: Browser, hub: ServedHub, errors: list[str], **optio
     page = await context.new_page()
     watch_console(page, errors)
     await page.goto(hub.base)
-    await expect(page.locator("#live")).to_have_class(LIVE_ON)
+    await expect(page.locator("#live")).to_have_class(LIVE_ON, timeout=20_000)  # a loaded machine is slow
     return context, page
 
 
