@@ -21,3 +21,7 @@ class Conflict(MainloopError):
 
 class StoreFailure(MainloopError):
     """The store could not do it: disk full, read-only or corrupt file, unreachable service. Nothing was written."""
+
+
+class TooLarge(MainloopError):
+    """The answer would be larger than an MCP client accepts; ask for less."""

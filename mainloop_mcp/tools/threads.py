@@ -25,6 +25,7 @@ from mainloop_mcp.model import (
     check_title,
 )
 from mainloop_mcp.store.base import check_limit, check_move, decode_cursor, edit_store, encode_cursor
+from mainloop_mcp.store.byte_pages import fit_page, fitting
 from mainloop_mcp.tools.args import (
     ANY_CASE,
     PAGE_CLIENT,
@@ -94,10 +95,12 @@ async def list_threads(
     found.sort(key=lambda t: (t.updated_at, t.id), reverse=True)
     # An offset into the filtered list, with the title filter it was made for.
     start = decode_cursor("threads:activity", cursor, shape=(int, str))[0] if cursor else 0
-    more = start + limit < len(found)
+    window = found[start : start + limit]
+    count = fitting(window)  # fewer when long thread contexts would outgrow what a client accepts
+    more = start + count < len(found)
     return ThreadPage(
-        threads=found[start : start + limit],
-        next_cursor=encode_cursor("threads:activity", [start + limit, key]) if more else None,
+        threads=window[:count],
+        next_cursor=encode_cursor("threads:activity", [start + count, key]) if more else None,
     )
 
 
@@ -121,7 +124,7 @@ def authored(ctx: Context, metadata: dict[str, Any] | None) -> dict[str, Any]:
 
 async def post_message(
     thread_id: ThreadRef,
-    content: Annotated[str, Field(description="Markdown, up to 1 MiB")],
+    content: Annotated[str, Field(description="Markdown, up to 480 KiB")],
     ctx: Context,
     role: RoleArg = None,
     idempotency_key: Annotated[str | None, Field(description="A retry with it adds nothing")] = None,
@@ -154,13 +157,11 @@ async def read_messages(
     hub = hub_of(ctx)
     thread = await resolve_thread(hub.store, thread_id)
     tz, now = zone(hub.settings.timezone), hub.clock()
-    return await hub.store.read_messages(
-        thread.id,
-        limit=limit,
-        cursor=cursor,
-        order=order,
-        since=parse_time("since", since, tz, now),
-        until=parse_time("until", until, tz, now),
+    start, end = parse_time("since", since, tz, now), parse_time("until", until, tz, now)
+    return await fit_page(  # fewer than `limit` when they would outgrow what a client accepts
+        lambda n: hub.store.read_messages(thread.id, limit=n, cursor=cursor, order=order, since=start, until=end),
+        lambda page: page.messages,
+        limit,
     )
 
 
