@@ -25,3 +25,7 @@ class AgentFailed(MainloopError):
 
 class StoreFailure(MainloopError):
     """The store could not do it: disk full, read-only or corrupt file, unreachable service. Nothing was written."""
+
+
+class TooLarge(MainloopError):
+    """The answer would be larger than an MCP client accepts; ask for less."""

@@ -6,7 +6,7 @@ from mcp.server.mcpserver import Context
 
 from mainloop_mcp.hub import Hub, hub_of
 from mainloop_mcp.store.changes import ACTIVE_THREADS_URI
-from mainloop_mcp.store.views import ThreadList, active_threads, thread_view
+from mainloop_mcp.store.views import active_threads_page, thread_view
 
 
 async def thread_resource(id: str, ctx: Context) -> str:
@@ -15,8 +15,8 @@ async def thread_resource(id: str, ctx: Context) -> str:
 
 
 async def active_threads_resource(hub: Hub) -> str:
-    """Every active thread, newest first (JSON); parent_id gives the tree."""
-    return ThreadList(threads=await active_threads(hub.store)).model_dump_json()
+    """The active threads, newest first, as many as fit one answer (JSON); parent_id gives the tree."""
+    return (await active_threads_page(hub.store)).model_dump_json()
 
 
 # Templates reach the hub through their Context; static resources get no Context in the SDK,
