@@ -17,7 +17,7 @@ from mcp import Client
 from mainloop_mcp.config import AgentBackend, Settings
 from mainloop_mcp.errors import AgentFailed
 from mainloop_mcp.hub import Hub, open_hub
-from mainloop_mcp.model import NewThread, Order, Role, RunStatus, ThreadType
+from mainloop_mcp.model import MAX_CONTENT_BYTES, NewThread, Order, Role, RunStatus, ThreadType
 from mainloop_mcp.server import create_server
 from tests.agent_support import FAKE_CLAUDE, agent_settings, alive, intervals, max_overlap, started_pids
 
@@ -239,8 +239,8 @@ async def test_lots_of_output_is_clipped_to_one_message(hub: Hub, tmp_path: Path
     parent = await project(hub)
     run = await hub.agents.spawn("BIG=1500000", parent, str(tmp_path / "work"), None)
     done = await hub.agents.wait(run.id)
-    assert done.status is RunStatus.SUCCEEDED and (done.result or "").startswith("x" * 1_000_000)
-    assert len((done.result or "").encode()) <= 1024 * 1024
+    assert done.status is RunStatus.SUCCEEDED and (done.result or "").startswith("x" * (MAX_CONTENT_BYTES - 64 * 1024))
+    assert len((done.result or "").encode()) <= MAX_CONTENT_BYTES
     posted = (await messages(hub, done.thread_id))[-1].content
     assert "the agent's output was 1,500,0" in posted and posted.endswith("bytes were read]")
     assert len(posted.encode()) <= 1024 * 1024
