@@ -20,6 +20,7 @@ from mainloop_mcp.memory.periods import zone
 from mainloop_mcp.memory.pyramid import Pyramid
 from mainloop_mcp.memory.summariser import ExtractiveSummariser, LlmSummariser, Summariser
 from mainloop_mcp.model import Clock, Thread, utc_now
+from mainloop_mcp.search.semantic import SemanticIndex, open_semantic
 from mainloop_mcp.store import Store, open_store
 from mainloop_mcp.store.base import AgentRunStore, SummaryStore, memory_store
 from mainloop_mcp.store.changes import KeepsChanges
@@ -34,6 +35,7 @@ class Hub:
     store: Store
     clock: Clock = utc_now
     agents_service: AgentService | None = None
+    semantic: SemanticIndex | None = None
     # Every committed change of the store, in order (None: this store keeps no change log).
     changes: ChangeFeed | None = None
 
@@ -66,6 +68,9 @@ async def open_hub(settings: Settings, clock: Clock = utc_now) -> AsyncIterator[
                 agents = AgentService(settings, cast(RunsStore, store), tasks)
                 await agents.start()
             hub = Hub(settings=settings, store=store, clock=clock, agents_service=agents, changes=changes)
+            hub.semantic = await open_semantic(settings.embedder, settings.model_cache, store)
+            if hub.semantic is not None:
+                tasks.start_soon(hub.semantic.run)
             if settings.summariser == "agent":
                 hub.summariser = LlmSummariser(hub.agents.ask, name="agent")
             if agents is not None and isinstance(store, SummaryStore):

@@ -8,9 +8,11 @@ from pydantic import BaseModel, Field
 
 from mainloop_mcp.memory.context import ThreadContext, assemble_context
 from mainloop_mcp.memory.pyramid import Pyramid
-from mainloop_mcp.search.fulltext import Match, search
+from mainloop_mcp.search.fulltext import Match
+from mainloop_mcp.search.fusion import RRF_K
+from mainloop_mcp.search.hybrid import SearchMode, search
+from mainloop_mcp.search.semantic import SemanticIndex
 
-RRF_K = 60  # reciprocal rank fusion constant (Cormack et al.)
 CANDIDATE_HITS = 100
 MATCHES_SHOWN = 3
 
@@ -28,10 +30,17 @@ class StatusAnswer(BaseModel):
     threads: list[TopicThread] = Field(description="Most relevant first")
 
 
-async def ask_status(pyr: Pyramid, topic: str, max_threads: int = 3, token_budget: int = 2000) -> StatusAnswer:
+async def ask_status(
+    pyr: Pyramid,
+    topic: str,
+    max_threads: int = 3,
+    token_budget: int = 2000,
+    semantic: SemanticIndex | None = None,
+    mode: SearchMode = SearchMode.AUTO,
+) -> StatusAnswer:
     """Rank threads by their matches for the topic (any word, BM25, fused per thread), then give
     each of the best ones its current context."""
-    found = await search(pyr, topic, limit=CANDIDATE_HITS, match_any=True)
+    found = await search(pyr, topic, semantic, mode, limit=CANDIDATE_HITS, match_any=True)
     score: dict[str, float] = defaultdict(float)
     matches: dict[str, list[Match]] = defaultdict(list)
     for rank, m in enumerate(found.matches):

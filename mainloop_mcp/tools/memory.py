@@ -14,6 +14,7 @@ from mainloop_mcp.memory.context import MAX_BUDGET, MIN_BUDGET, ThreadContext, a
 from mainloop_mcp.memory.zoom import ZoomResult
 from mainloop_mcp.memory.zoom import zoom as zoom_period
 from mainloop_mcp.model import MAX_PAGE_SIZE, Granularity
+from mainloop_mcp.search.hybrid import MODE_HELP, SearchMode
 from mainloop_mcp.search.status import StatusAnswer
 from mainloop_mcp.search.status import ask_status as status_of
 
@@ -52,10 +53,14 @@ async def ask_status(
     ctx: Context,
     max_threads: Annotated[int, Field(ge=1, le=10, description="How many threads to report on")] = 3,
     token_budget: Annotated[int, Field(description=f"Token budget per thread ({MIN_BUDGET} or more)")] = 2000,
+    mode: Annotated[SearchMode, Field(description=MODE_HELP)] = SearchMode.AUTO,
 ) -> StatusAnswer:
     """Answer "what's the status of X?": find the threads most relevant to a topic and return each
     one's latest memory (its pyramid context) with the matching snippets."""
-    return await status_of(hub_of(ctx).pyramid(), topic, max_threads=max_threads, token_budget=token_budget)
+    hub = hub_of(ctx)
+    return await status_of(
+        hub.pyramid(), topic, max_threads=max_threads, token_budget=token_budget, semantic=hub.semantic, mode=mode
+    )
 
 
 async def compact(

@@ -11,7 +11,8 @@ from pydantic import Field
 from mainloop_mcp.hub import hub_of
 from mainloop_mcp.model import MAX_PAGE_SIZE, ThreadType
 from mainloop_mcp.search.fulltext import SearchResult
-from mainloop_mcp.search.fulltext import search as search_text
+from mainloop_mcp.search.hybrid import MODE_HELP, SearchMode
+from mainloop_mcp.search.hybrid import search as search_hybrid
 
 
 async def search(
@@ -22,12 +23,16 @@ async def search(
     since: Annotated[datetime | None, Field(description="Only at or after this time (ISO 8601)")] = None,
     until: Annotated[datetime | None, Field(description="Only before this time (ISO 8601)")] = None,
     limit: Annotated[int, Field(description=f"Most matches, 1 to {MAX_PAGE_SIZE}")] = 20,
+    mode: Annotated[SearchMode, Field(description=MODE_HELP)] = SearchMode.AUTO,
 ) -> SearchResult:
     """Search messages and summaries across threads, best matches first (BM25). Each match names its
     thread and period, ready for zoom."""
-    return await search_text(
-        hub_of(ctx).pyramid(),
+    hub = hub_of(ctx)
+    return await search_hybrid(
+        hub.pyramid(),
         query,
+        hub.semantic,
+        mode,
         thread_id=thread_id,
         thread_type=thread_type,
         since=since,
