@@ -1,10 +1,12 @@
-"""`mainloop serve | stdio | compact`: the console script."""
+"""`mainloop serve | stdio | compact | embed`: the console script."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
@@ -16,6 +18,7 @@ from mainloop_mcp.config import Settings, load_settings
 from mainloop_mcp.errors import InvalidInput, MainloopError
 from mainloop_mcp.hub import open_hub
 from mainloop_mcp.memory.compact import compact
+from mainloop_mcp.search.semantic import open_semantic
 from mainloop_mcp.server import run_stdio
 from mainloop_mcp.store import open_store
 from mainloop_mcp.store.sqlite import path_from_url
@@ -51,7 +54,29 @@ def _parser() -> argparse.ArgumentParser:
     compact = sub.add_parser("compact", help="Build missing or stale summaries and sync child threads to parents")
     compact.add_argument("--store", help="Store URL (MAINLOOP_STORE)")
     compact.add_argument("--thread", dest="thread_id", help="Only this thread (default: every thread)")
+    embed = sub.add_parser("embed", help="Embed every message not embedded yet, for semantic search (with progress)")
+    embed.add_argument("--store", help="Store URL (MAINLOOP_STORE)")
+    embed.add_argument("--embedder", choices=["static", "minilm"], help="Embedder (MAINLOOP_EMBEDDER; default static)")
     return parser
+
+
+async def _embed(settings: Settings) -> None:
+    """The backfill: one line of progress on stderr, rewritten in place, then a summary on stdout."""
+    store = await open_store(settings.store)
+    try:
+        index = await open_semantic(settings.embedder, settings.model_cache, store)
+        assert index is not None  # main() never passes embedder "none" here
+        started = time.monotonic()
+
+        def progress(done: int, total: int) -> None:
+            print(f"\rembedded {done:,}/{total:,} ({100 * done / max(total, 1):.0f}%)", end="", file=sys.stderr)
+            if done == total:
+                print(file=sys.stderr)
+
+        embedded = await index.backfill(progress)
+        print(json.dumps({"embedded": embedded, "seconds": round(time.monotonic() - started, 1)}))
+    finally:
+        await store.close()
 
 
 async def _serve(settings: Settings) -> None:
@@ -152,6 +177,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if args.command == "compact":
         return _run(_compact, settings, args.thread_id)
+    if args.command == "embed":
+        if settings.embedder == "none":
+            settings = settings.model_copy(update={"embedder": "static"})
+        return _run(_embed, settings)
     return _run(_serve if args.command == "serve" else _stdio, settings)
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import anyio
 import numpy as np
 import pytest
 from mcp import Client
@@ -15,7 +18,7 @@ from mainloop_mcp.model import NewMessage, NewThread, ThreadType
 from mainloop_mcp.search.embedders import MiniLMEmbedder, StaticEmbedder
 from mainloop_mcp.search.fusion import fuse
 from mainloop_mcp.server import create_server
-from tests.conftest import sqlite_url
+from tests.conftest import VENV_BIN, sqlite_url
 from tests.test_memory_tools import call, error_of
 
 pytestmark = pytest.mark.anyio
@@ -127,3 +130,23 @@ async def test_meaning_mode_without_an_embedder_is_a_clear_error(tmp_path: Path)
         assert "needs semantic search, which is off here" in await error_of(
             client, "search", query="car", mode="meaning"
         )
+
+
+async def test_embed_command_backfills_with_progress(tmp_path: Path, model_cache: Path) -> None:
+    url = sqlite_url(tmp_path)
+    async with open_hub(Settings(store=url)) as hub:  # semantic search off: nothing gets embedded
+        thread = await hub.store.create_thread(NewThread(thread_type=ThreadType.PROJECT, title="Misc"))
+        await hub.store.append_messages([NewMessage(thread_id=thread.id, content=t) for t in OTHERS])
+    env = {"MAINLOOP_CONFIG": str(tmp_path / "absent.toml"), "PATH": str(VENV_BIN)}
+    command = [str(VENV_BIN / "mainloop"), "embed", "--store", url, "--embedder", "static"]
+    env["MAINLOOP_MODEL_CACHE"] = str(model_cache)
+    done = await anyio.to_thread.run_sync(
+        lambda: subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["embedded"] == len(OTHERS)
+    assert done.stderr.rstrip().endswith(f"embedded {len(OTHERS)}/{len(OTHERS)} (100%)")
+    again = await anyio.to_thread.run_sync(
+        lambda: subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    )
+    assert json.loads(again.stdout)["embedded"] == 0
