@@ -8,7 +8,11 @@ stays open and is not counted. The time is the page's `mainloop:thread-visible` 
 messages are rendered), i.e. milliseconds since navigation start. Loopback only; the machine is
 shared, so expect noise.
 
-    .venv/bin/python bench/web_first_load.py [--runs 7]
+Then the same page on a slow network (Chromium's "Slow 3G" via CDP: 2 s round trip, 50 KB/s each
+way): a first visit (nothing cached) beside a returning visit (service worker and saved state in
+place), each timed to the first paint (the skeleton), the saved thread drawn, and the fresh thread.
+
+    .venv/bin/python bench/web_first_load.py [--runs 7] [--slow-runs 3]
 """
 
 from __future__ import annotations
@@ -37,6 +41,59 @@ async def seed(url: str) -> None:
         main = await call(client, "get_thread")
         for n in range(MESSAGES):
             await call(client, "post_message", thread_id=main["id"], content=SAMPLE.format(n=n))
+
+
+SLOW_3G = {"offline": False, "latency": 2000, "downloadThroughput": 50_000, "uploadThroughput": 50_000}
+MARKS = """() => {
+  const at = (name) => performance.getEntriesByName(name)[0]?.startTime ?? null;
+  const paint = at('first-contentful-paint');
+  return { paint, saved: at('mainloop:saved-visible'), fresh: at('mainloop:thread-visible') };
+}"""
+
+
+async def slow_visit(browser: Any, base: str, returning: bool) -> dict[str, float | None]:
+    """Milliseconds from navigation to first paint, saved thread drawn, fresh thread drawn, on Slow 3G."""
+    context = await browser.new_context(viewport=PHONE)
+    await context.add_init_script(f"localStorage.setItem('mainloop.token', {TOKEN!r})")
+    try:
+        page = await context.new_page()
+        if returning:
+            await page.goto(base)
+            await page.wait_for_selector(f".msg >> nth={MESSAGES - 1}")
+            await page.evaluate("navigator.serviceWorker.ready")
+        cdp = await context.new_cdp_session(page)
+        await cdp.send("Network.enable")
+        await cdp.send("Network.emulateNetworkConditions", SLOW_3G)
+        await page.goto(base) if not returning else await page.reload()
+        marks: dict[str, float | None] = {"fresh": None}
+        for _ in range(1200):  # up to 2 minutes; the page's CSP forbids wait_for_function's eval
+            marks = await page.evaluate(MARKS)
+            if marks["fresh"] is not None:
+                break
+            await anyio.sleep(0.1)
+        return marks
+    finally:
+        await context.close()
+
+
+async def measure_slow(base: str, runs: int) -> None:
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            visits = {kind: [await slow_visit(browser, base, kind == "returning") for _ in range(runs)]
+                      for kind in ("first visit", "returning")}  # fmt: skip
+        finally:
+            await browser.close()
+    print(f"slow 3G (2000 ms latency, 50 KB/s), {runs} runs each, median ms from navigation:")
+    print(f"  {'':12} {'first paint':>12} {'saved thread':>13} {'fresh thread':>13}")
+    for kind, marks in visits.items():
+        cells = []
+        for key in ("paint", "saved", "fresh"):
+            values = [m[key] for m in marks if m[key] is not None]
+            cells.append(f"{statistics.median(values):.0f}" if values else "-")
+        print(f"  {kind:12} {cells[0]:>12} {cells[1]:>13} {cells[2]:>13}")
 
 
 async def measure(base: str, runs: int) -> None:
@@ -95,12 +152,15 @@ async def measure(base: str, runs: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--slow-runs", type=int, default=3)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         hub = start_hub(Path(tmp), env={"MAINLOOP_TOKEN": TOKEN, "MAINLOOP_LOG_LEVEL": "WARNING"})
         try:
             anyio.run(seed, hub.mcp_url)
             anyio.run(measure, hub.base, args.runs)
+            if args.slow_runs:
+                anyio.run(measure_slow, hub.base, args.slow_runs)
         finally:
             stop_hub(hub)
 

@@ -1,33 +1,36 @@
-"""`mainloop serve | stdio | compact | embed`: the console script."""
+"""`mainloop serve | stdio | compact | migrate | import | hook | embed`: the console script.
+
+Modules that only some commands need are imported inside those commands, so `mainloop hook` (run by
+Claude Code on every turn) starts without loading the web server.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 import logging
+import os
 import sys
+import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 import anyio
-import uvicorn
 from pydantic import ValidationError
 
 from mainloop_mcp.config import Settings, load_settings
 from mainloop_mcp.errors import InvalidInput, MainloopError
-from mainloop_mcp.hub import open_hub
-from mainloop_mcp.memory.compact import compact
-from mainloop_mcp.search.semantic import open_semantic
-from mainloop_mcp.server import run_stdio
+from mainloop_mcp.importers.exports import DEFAULT_PROJECT
+from mainloop_mcp.importers.progress import Progress
+from mainloop_mcp.importers.runner import KINDS, ImportReport, build_summaries, source_items, write_threads
 from mainloop_mcp.store import open_store
+from mainloop_mcp.store.imports import ImportSink
 from mainloop_mcp.store.sqlite import path_from_url
-from mainloop_mcp.store.transfer import copy_store, side_of, tally
-from mainloop_mcp.web.app import InsecureBinding, check_binding, create_app
-from mainloop_mcp.web.auth import RedactQueryStrings
 
 log = logging.getLogger("mainloop")
 SHUTDOWN_GRACE_SECONDS = 3
+HOOK_DEADLINE_SECONDS = 3.0
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -57,29 +60,24 @@ def _parser() -> argparse.ArgumentParser:
     embed = sub.add_parser("embed", help="Embed every message not embedded yet, for semantic search (with progress)")
     embed.add_argument("--store", help="Store URL (MAINLOOP_STORE)")
     embed.add_argument("--embedder", choices=["static", "minilm"], help="Embedder (MAINLOOP_EMBEDDER; default static)")
+    imp = sub.add_parser("import", help="Import history: Claude Code transcripts, claude.ai/ChatGPT exports, JSONL")
+    imp.add_argument("kind", choices=KINDS, help="What the files are")
+    imp.add_argument("paths", nargs="*", type=Path, help="Files or folders (claude-code default: ~/.claude/projects)")
+    imp.add_argument("--store", help="Store URL (MAINLOOP_STORE)")
+    imp.add_argument("--project", default=DEFAULT_PROJECT, help="Project for claude-ai/chatgpt conversations")
+    imp.add_argument("--no-summaries", action="store_true", help="Leave summaries to a later `mainloop compact`")
+    hook = sub.add_parser("hook", help="Claude Code hook: reads the hook's JSON on stdin (see README)")
+    hook.add_argument("--store", help="Store URL (MAINLOOP_STORE)")
     return parser
 
 
-async def _embed(settings: Settings) -> None:
-    """The backfill: one line of progress on stderr, rewritten in place, then a summary on stdout."""
-    store = await open_store(settings.store)
-    try:
-        index = await open_semantic(settings.embedder, settings.model_cache, store)
-        assert index is not None  # main() never passes embedder "none" here
-        started = time.monotonic()
-
-        def progress(done: int, total: int) -> None:
-            print(f"\rembedded {done:,}/{total:,} ({100 * done / max(total, 1):.0f}%)", end="", file=sys.stderr)
-            if done == total:
-                print(file=sys.stderr)
-
-        embedded = await index.backfill(progress)
-        print(json.dumps({"embedded": embedded, "seconds": round(time.monotonic() - started, 1)}))
-    finally:
-        await store.close()
-
-
 async def _serve(settings: Settings) -> None:
+    import uvicorn
+
+    from mainloop_mcp.hub import open_hub
+    from mainloop_mcp.web.app import check_binding, create_app
+    from mainloop_mcp.web.auth import RedactQueryStrings
+
     check_binding(settings)
     async with open_hub(settings) as hub:
         app = create_app(hub)
@@ -99,6 +97,9 @@ async def _serve(settings: Settings) -> None:
 
 
 async def _compact(settings: Settings, thread_id: str | None) -> int:
+    from mainloop_mcp.hub import open_hub
+    from mainloop_mcp.memory.compact import compact
+
     """Prints the report; exits 1 when some thread failed (the others were compacted), so cron notices."""
     async with open_hub(settings) as hub:
         report = await compact(hub.pyramid(), thread_id)
@@ -111,12 +112,60 @@ async def _compact(settings: Settings, thread_id: str | None) -> int:
     return 1 if report.failed else 0
 
 
+async def _import(settings: Settings, kind: str, paths: list[Path], project: str, summaries: bool) -> int:
+    if kind != "claude-code" and not paths:
+        raise InvalidInput(f"mainloop import {kind} needs the files to read")
+    missing = [str(p) for p in paths if not p.expanduser().exists()]
+    if missing:
+        raise InvalidInput(f"no such file or folder: {', '.join(missing)}")
+    from mainloop_mcp.hub import open_hub
+
+    async with open_hub(settings) as hub:
+        if not isinstance(hub.store, ImportSink):
+            raise InvalidInput("imports need a sqlite:/// store; import into SQLite, then `mainloop migrate` it")
+        report, progress = ImportReport(), Progress()
+        try:
+            items = source_items(kind, [p.expanduser() for p in paths], report.tally, project)
+            await write_threads(hub.store, items, progress, report)
+        finally:
+            progress.close()
+        if summaries:
+            await build_summaries(hub.pyramid(), report)
+    print("\n".join(report.lines()))
+    return 0
+
+
+async def _embed(settings: Settings) -> None:
+    """The backfill: a progress bar on stderr (on a terminal), then a summary line on stdout."""
+    from mainloop_mcp.search.semantic import open_semantic
+
+    store = await open_store(settings.store)
+    try:
+        index = await open_semantic(settings.embedder, settings.model_cache, store)
+        assert index is not None  # main() never passes embedder "none" here
+        progress, started = Progress(label="embed"), time.monotonic()
+
+        def show(done: int, total: int) -> None:
+            progress.update(read=total - progress.read, stored=done - progress.stored)
+
+        embedded = await index.backfill(show)
+        progress.close()
+        print(json.dumps({"embedded": embedded, "seconds": round(time.monotonic() - started, 1)}))
+    finally:
+        await store.close()
+
+
 async def _stdio(settings: Settings) -> None:
+    from mainloop_mcp.hub import open_hub
+    from mainloop_mcp.server import run_stdio
+
     async with open_hub(settings) as hub:
         await run_stdio(hub)
 
 
 async def _migrate(source_url: str, target_url: str) -> int:
+    from mainloop_mcp.store.transfer import copy_store, side_of, tally
+
     if source_url.startswith("sqlite:///") and not path_from_url(source_url).is_file():
         raise InvalidInput(f"source {source_url!r} does not exist; give the path of an existing mainloop.db")
     source = await open_store(source_url)
@@ -145,6 +194,8 @@ def _first_leaf(group: BaseExceptionGroup[BaseException]) -> BaseException:
 
 def _run(fn: Callable[..., Awaitable[int | None]], *args: object) -> int:
     """Run a command; errors a person should read (also from inside the hub's task group) exit 2."""
+    from mainloop_mcp.web.app import InsecureBinding
+
     try:
         return anyio.run(fn, *args) or 0
     except BaseExceptionGroup as group:
@@ -159,6 +210,32 @@ def _run(fn: Callable[..., Awaitable[int | None]], *args: object) -> int:
     return 2
 
 
+def _hook(settings: Settings) -> int:
+    """Claude Code must never wait on the hub: any failure is one stderr line and exit 0, and a store that
+    does not answer within HOOK_DEADLINE_SECONDS is left alone (the turns are posted by the next run)."""
+    from mainloop_mcp.importers.hook import run_hook
+
+    raw = sys.stdin.read()
+    answer: list[str | None] = []
+
+    def work() -> None:
+        try:
+            answer.append(anyio.run(run_hook, raw, settings))
+        except Exception as exc:  # quiet by design: report, never fail the session
+            print(f"mainloop hook: {str(exc).splitlines()[0][:300]}; new turns stay for the next run", file=sys.stderr)
+
+    worker = threading.Thread(target=work, daemon=True)
+    worker.start()
+    worker.join(HOOK_DEADLINE_SECONDS)
+    if worker.is_alive():
+        print(f"mainloop hook: the store did not answer in {HOOK_DEADLINE_SECONDS:.0f} s; skipped", file=sys.stderr)
+        sys.stderr.flush()
+        os._exit(0)  # leave the blocked worker behind; SQLite rolls its open transaction back
+    if answer and answer[0]:
+        print(answer[0])
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "migrate":
@@ -168,7 +245,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return anyio.run(agent_run, load_settings(), args.prompt_file, args.work_folder)
     try:
-        settings = load_settings(**{k: v for k, v in vars(args).items() if k not in ("command", "thread_id")})
+        settings = load_settings(**{k: v for k, v in vars(args).items() if k in ("host", "port", "store")})
     except ValidationError as exc:
         print(f"mainloop: bad configuration: {exc}", file=sys.stderr)
         return 2
@@ -181,6 +258,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if settings.embedder == "none":
             settings = settings.model_copy(update={"embedder": "static"})
         return _run(_embed, settings)
+    if args.command == "hook":
+        return _hook(settings)
+    if args.command == "import":
+        return _run(_import, settings, args.kind, args.paths, args.project, not args.no_summaries)
     return _run(_serve if args.command == "serve" else _stdio, settings)
 
 

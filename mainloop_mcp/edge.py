@@ -31,6 +31,11 @@ def explain(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
+def argument_error(tool: str, exc: ValidationError) -> ToolError:
+    """Arguments that don't fit a tool's input schema, as one line the model can act on."""
+    return ToolError(brief(f"{tool}: bad arguments: {explain(exc)}. The tool's inputSchema lists what it takes"))
+
+
 def _translating(
     to_error: Callable[[Exception], Exception],
 ) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Awaitable[R]]]:

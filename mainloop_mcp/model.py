@@ -63,7 +63,7 @@ class Thread(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     id: str
-    parent_id: str | None
+    parent_id: str | None = None
     thread_type: ThreadType
     title: str
     thread_context: str
@@ -177,12 +177,16 @@ class ThreadFilter(BaseModel):
 
 class ThreadPage(BaseModel):
     threads: list[Thread]
-    next_cursor: str | None = Field(description="Pass back as `cursor` for the next page; null when there is none")
+    next_cursor: str | None = Field(
+        default=None, description="Pass back as `cursor` for the next page; absent at the end"
+    )
 
 
 class MessagePage(BaseModel):
     messages: list[Message]
-    next_cursor: str | None = Field(description="Pass back as `cursor` for the next page; null when there is none")
+    next_cursor: str | None = Field(
+        default=None, description="Pass back as `cursor` for the next page; absent at the end"
+    )
 
 
 # agent runs ----------------------------------------------------------------------------------
@@ -249,7 +253,9 @@ class NewAgentRun(BaseModel):
 
 class AgentRunPage(BaseModel):
     runs: list[AgentRun]
-    next_cursor: str | None = Field(description="Pass back as `cursor` for the next page; null when there is none")
+    next_cursor: str | None = Field(
+        default=None, description="Pass back as `cursor` for the next page; absent at the end"
+    )
 
 
 # memory: the temporal pyramid ------------------------------------------------------------

@@ -6,34 +6,49 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 
 from mcp.server import MCPServer
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import CallToolResult, InputRequiredResult
+from pydantic import ValidationError
 
 from mainloop_mcp import __version__
-from mainloop_mcp.edge import prompt_errors, prompt_lookup_errors, resource_errors, tool_errors
+from mainloop_mcp.edge import argument_error, prompt_errors, prompt_lookup_errors, resource_errors, tool_errors
 from mainloop_mcp.hub import Hub
 from mainloop_mcp.live.wire import attach_live, live_fan_out
 from mainloop_mcp.prompts import memory as memory_prompts
 from mainloop_mcp.prompts import threads as thread_prompts
+from mainloop_mcp.resources import activity as activity_resources
 from mainloop_mcp.resources import agents as agent_resources
 from mainloop_mcp.resources import memory as memory_resources
 from mainloop_mcp.resources import threads as thread_resources
 from mainloop_mcp.tools import agents as agent_tools
 from mainloop_mcp.tools import memory as memory_tools
+from mainloop_mcp.tools import messages as message_tools
 from mainloop_mcp.tools import search as search_tools
 from mainloop_mcp.tools import threads as thread_tools
+from mainloop_mcp.tools.present import presented
+from mainloop_mcp.tools.spec import input_schema, output_schema
 
 INSTRUCTIONS = """\
-mainloop keeps the user's threads: one continuous main thread, project threads under it and
-short-lived task threads under projects. Read a thread before acting in it (read_messages or the
-thread://{id} resource), post what you decide or produce with post_message, and pass an
-idempotency_key when a retry could repeat a post."""
+mainloop is the user's long-term memory: one continuous main thread for daily life and decisions,
+project threads under it, short-lived task threads under projects. Name a thread by id, by its
+title, or "main".
+Start of a session: get_context on the thread you work in (or "main") loads its memory within a
+token budget; list_threads finds a thread by title. Use read_messages only to page through raw
+messages, zoom to expand a summarised period, search to find words across threads, ask_status for
+"where does X stand?".
+Record what is decided or produced with post_message (post_messages for several at once), with an
+idempotency_key when a retry could repeat it; put lasting goals and constraints in
+update_thread. Fix a wrong message with correct_message; remove a pasted secret with
+redact_message."""
 
-TOOLS = [*thread_tools.TOOLS, *memory_tools.TOOLS, *search_tools.TOOLS, *agent_tools.TOOLS]
+TOOLS = [*thread_tools.TOOLS, *message_tools.TOOLS, *memory_tools.TOOLS, *search_tools.TOOLS, *agent_tools.TOOLS]
 TEMPLATES: list[tuple[str, str, Callable[..., Awaitable[str]]]] = [
     *thread_resources.TEMPLATES,
     *memory_resources.TEMPLATES,
     *agent_resources.TEMPLATES,
 ]
-STATIC_RESOURCES = [*thread_resources.STATIC, *agent_resources.STATIC]
+STATIC_RESOURCES = [*thread_resources.STATIC, *activity_resources.STATIC, *agent_resources.STATIC]
 PROMPTS = [*thread_prompts.PROMPTS, *memory_prompts.PROMPTS]
 
 
@@ -48,7 +63,7 @@ def create_server(hub: Hub) -> MCPServer[Hub]:
                 await stack.enter_async_context(live_fan_out(legacy, hub.changes))
             yield hub
 
-    server: MCPServer[Hub] = MCPServer(
+    server: MCPServer[Hub] = MainloopServer(
         "mainloop",
         title="mainloop",
         version=__version__,
@@ -58,8 +73,18 @@ def create_server(hub: Hub) -> MCPServer[Hub]:
         middleware=[prompt_lookup_errors],
     )
     legacy = attach_live(server, hub.changes) if hub.changes is not None else None
-    for fn in TOOLS:
-        server.add_tool(tool_errors(fn), structured_output=True)  # type: ignore[arg-type]
+    for spec in TOOLS:
+        server.add_tool(
+            tool_errors(presented(spec.fn)),
+            title=spec.title,
+            description=spec.description,
+            annotations=spec.annotations(),
+            structured_output=True,
+        )
+        tool = server._tool_manager.get_tool(spec.name)
+        assert tool is not None
+        tool.parameters = input_schema(tool.parameters)
+        tool.fn_metadata.output_schema = output_schema(tool.fn_metadata.output_schema)
     for uri, name, template_fn in TEMPLATES:
         server.resource(uri, name=name, mime_type="application/json")(resource_errors(template_fn))
     for uri, name, static_fn in STATIC_RESOURCES:
@@ -69,6 +94,21 @@ def create_server(hub: Hub) -> MCPServer[Hub]:
     for name, prompt_fn in PROMPTS:
         server.prompt(name=name)(prompt_errors(prompt_fn))
     return server
+
+
+class MainloopServer(MCPServer[Hub]):
+    """The SDK's server, with wrong arguments answered in one actionable line (no pydantic link)."""
+
+    async def call_tool(
+        self, name: str, arguments: dict[str, object], context: Context[Hub, object] | None = None
+    ) -> CallToolResult | InputRequiredResult:
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as exc:
+            cause = exc.__cause__
+            if isinstance(cause, ValidationError) and cause.title.endswith("Arguments"):
+                raise argument_error(name, cause) from cause
+            raise
 
 
 def _bind(fn: Callable[[Hub], Awaitable[str]], hub: Hub) -> Callable[[], Awaitable[str]]:

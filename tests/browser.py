@@ -22,6 +22,8 @@ CHROMIUM_ARGS = [
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 PHONE: ViewportSize = {"width": 390, "height": 844}
 DESKTOP: ViewportSize = {"width": 1280, "height": 800}
+PHONE_SMALL: ViewportSize = {"width": 390, "height": 664}  # a phone with its browser bars showing
+DESKTOP_WIDE: ViewportSize = {"width": 1440, "height": 900}
 
 
 @asynccontextmanager

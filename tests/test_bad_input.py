@@ -48,7 +48,7 @@ async def test_forged_cursor_is_refused(client: Client, position: Any) -> None:
     assert main is not None
     for kind, tool, args in (
         ("messages:newest", "read_messages", {"thread_id": main["id"]}),
-        ("threads", "list_threads", {}),
+        ("threads:activity", "list_threads", {}),
     ):
         text = await refusal(client, tool, **args, cursor=forged_cursor(kind, position))
         assert "cursor" in text and "next_cursor" in text
@@ -61,5 +61,5 @@ async def test_empty_parent_id_is_not_found(client: Client) -> None:
 async def test_oversized_thread_context_update_says_the_limit(client: Client) -> None:
     main = (await client.call_tool("get_thread", {})).structured_content
     assert main is not None
-    text = await refusal(client, "update_thread_context", thread_id=main["id"], thread_context="c" * 300_000)
+    text = await refusal(client, "update_thread", thread_id=main["id"], thread_context="c" * 300_000)
     assert "the limit is 262,144 bytes" in text

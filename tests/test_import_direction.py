@@ -17,6 +17,7 @@ LAYERS = {
     "search": 2,
     "agents": 2,
     "changes": 2,
+    "importers": 2,
     "hub": 3,
     "edge": 4,
     "tools": 4,

@@ -10,8 +10,10 @@ import httpx
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
+from mainloop_mcp.model import NewMessage, Role
+from mainloop_mcp.store import open_store
 from tests.browser import DESKTOP, PHONE, call, chromium, mcp_client, screenshot, watch_console
-from tests.conftest import TOKEN, ServedHub, start_hub, stop_hub
+from tests.conftest import TOKEN, ServedHub, sqlite_url, start_hub, stop_hub
 
 pytestmark = pytest.mark.anyio
 
@@ -255,12 +257,22 @@ async def test_live_updates_resume_after_the_hub_comes_back(tmp_path: Path, brow
         first.proc.kill()  # a crash, or the phone's network dropping: the stream breaks mid-way
         first.proc.wait()
         await expect(page.locator("#live")).not_to_have_class(re.compile(r"\bon\b"))
+        # Written by another process while the page was cut off: the page resumes from the last change it
+        # saw and gets this one replayed (it does not refetch on reconnecting).
+        store = await open_store(sqlite_url(tmp_path))
+        try:
+            main = await store.main_thread()
+            await store.post_message(NewMessage(thread_id=main.id, role=Role.ASSISTANT, content="While you were away."))
+        finally:
+            await store.close()
         again = start_hub(tmp_path, env={"MAINLOOP_TOKEN": TOKEN}, port=first.port)
         try:
+            await expect(page.locator(".msg-body")).to_have_text("While you were away.", timeout=20_000)
             async with mcp_client(again.mcp_url, TOKEN) as agent:
-                main = await call(agent, "get_thread")
-                await call(agent, "post_message", thread_id=main["id"], role="assistant", content="Back online.")
-            await expect(page.locator(".msg-body")).to_have_text("Back online.", timeout=20_000)
+                await call(agent, "post_message", thread_id=main.id, role="assistant", content="Back online.")
+            await expect(page.locator(".msg-body")).to_have_text(
+                ["While you were away.", "Back online."], timeout=20_000
+            )
             await expect(page.locator("#live")).to_have_class(re.compile(r"\bon\b"))
         finally:
             stop_hub(again)

@@ -10,7 +10,7 @@ fit, so what is returned is always a contiguous stretch of the most recent histo
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from pydantic import BaseModel, Field
 
@@ -50,6 +50,7 @@ class ThreadContext(BaseModel):
     complete: bool = Field(description="True when every message of the thread is represented")
     items: list[ContextItem] = Field(description="Oldest first; periods never overlap")
     parent: ThreadContext | None = None
+    cut: str | None = Field(default=None, description="What was left out for the budget, and how to get it")
 
 
 def check_budget(token_budget: int) -> None:
@@ -111,20 +112,57 @@ async def _assemble(pyr: Pyramid, thread: Thread, token_budget: int, with_parent
         parent = await _assemble(pyr, parent_thread, int(token_budget * PARENT_SHARE), with_parent=False)
     # The standing context counts against the budget too, but never takes more than half of it.
     standing = clip_to_tokens(thread.thread_context, token_budget // 2) if thread.thread_context else ""
-    used = estimate_tokens(standing) + (parent.token_count if parent else 0)
-    items, complete = await _fill(pyr, thread, token_budget - used)
-    items.reverse()
-    return ThreadContext(
+    context = ThreadContext(
         thread_id=thread.id,
         title=thread.title,
         thread_type=thread.thread_type,
         thread_context=standing,
         token_budget=token_budget,
-        token_count=used + sum(i.token_count for i in items),
-        complete=complete,
-        items=items,
+        token_count=0,
+        complete=True,
+        items=[],
         parent=parent,
     )
+    # What the client reads is the whole answer: its envelope (and cut note) counts against the budget.
+    envelope = answer_tokens(context) + estimate_tokens(CUT_NOTE) + ENVELOPE_SLACK
+    items, complete = await _fill(pyr, thread, token_budget - envelope)
+    items.reverse()
+    context.items, context.complete = items, complete
+    while context.items and answer_tokens(context) > token_budget:
+        context.items.pop(0)  # the estimate per item is an upper bound; this is the guard
+        context.complete = False
+    if not context.complete:
+        context.cut = cut_note(context)
+    context.token_count = answer_tokens(context)
+    return context
+
+
+CUT_NOTE = (
+    "older history left out (budget): zoom a period before 2026-W47, "
+    "or read_messages with until=2026-11-24T12:00:00+00:00"
+)
+ENVELOPE_SLACK = 8
+
+
+def cut_note(context: ThreadContext) -> str:
+    if not context.items:
+        return "history left out (budget): raise token_budget, or use read_messages / zoom"
+    oldest = context.items[0]
+    return (
+        f"older history left out (budget): zoom a period before {oldest.period}, "
+        f"or read_messages with until={oldest.start.isoformat(timespec='seconds')}"
+    )
+
+
+def answer_tokens(context: ThreadContext) -> int:
+    """Tokens of everything a client may read: the larger of the JSON answer and its markdown text."""
+    as_json = context.model_dump_json(exclude_defaults=True)
+    return max(estimate_tokens(as_json), estimate_tokens(render_context(context)))
+
+
+def item_tokens(item: ContextItem) -> int:
+    """An item's share of the answer: its JSON form (always longer than its line of text), plus a comma."""
+    return estimate_tokens(item.model_dump_json(exclude_defaults=True)) + 1
 
 
 async def _fill(pyr: Pyramid, thread: Thread, budget: int) -> tuple[list[ContextItem], bool]:
@@ -139,11 +177,14 @@ async def _fill(pyr: Pyramid, thread: Thread, budget: int) -> tuple[list[Context
     while True:
         page = await pyr.store.read_messages(thread.id, limit=FULL_PAGE, cursor=cursor, since=full_from)
         for m in page.messages:
+            if m.metadata.get("superseded_by"):
+                continue  # its correction stands in for it
             item = message_item(m, pyr)
-            if item.token_count > budget:
+            cost = item_tokens(item)
+            if cost > budget:
                 return items, False
             items.append(item)
-            budget -= item.token_count
+            budget -= cost
         if page.next_cursor is None:
             break
         cursor = page.next_cursor
@@ -157,26 +198,39 @@ async def _fill(pyr: Pyramid, thread: Thread, budget: int) -> tuple[list[Context
             s = months[p] or await pyr.build(thread, p)
         else:
             continue
-        if s.token_count > budget:
+        item = summary_item(p, s)
+        cost = item_tokens(item)
+        if cost > budget:
             return items, False
-        items.append(summary_item(p, s))
-        budget -= s.token_count
+        items.append(item)
+        budget -= cost
     return items, True
 
 
-def render_context(context: ThreadContext) -> str:
-    """The assembled pyramid as prompt text: parent first, then the thread's standing context and history."""
+def item_line(item: ContextItem, tz: tzinfo = UTC) -> str:
+    """One item as a line: `2026-11-24 14:02:11 user: text` or `[week 2026-W47, 12 messages] summary`."""
+    if item.granularity is Granularity.MESSAGE:
+        role = item.role.value if item.role else "message"
+        text = item.content.replace("\n", "\n  ")
+        return f"{item.start.astimezone(tz).strftime('%Y-%m-%d %H:%M:%S')} {role}: {text}"
+    count = item.source_message_count
+    return f"[{item.granularity.value} {item.period}, {count} messages] {item.content}"
+
+
+def render_context(context: ThreadContext, tz: tzinfo = UTC) -> str:
+    """The assembled pyramid as markdown: parent first, then the thread's standing context and history."""
     lines: list[str] = []
     if context.parent is not None:
-        lines += [f"## Parent thread {context.parent.title!r} (summarised)", render_context(context.parent), ""]
+        lines += [
+            f"## Parent {context.parent.title!r} ({context.parent.thread_id})",
+            render_context(context.parent, tz),
+            "",
+        ]
+    lines.append(f"# {context.title} ({context.thread_id}, {context.thread_type.value}; times {tz})")
     if context.thread_context:
-        lines += ["## Thread context", context.thread_context, ""]
-    lines.append("## History (oldest first; summaries stand for whole periods)")
-    for item in context.items:
-        if item.granularity is Granularity.MESSAGE:
-            role = item.role.value if item.role else "message"
-            lines.append(f"[{item.start.isoformat(timespec='seconds')}] {role}: {item.content}")
-        else:
-            count = item.source_message_count
-            lines.append(f"[{item.granularity.value} summary of {item.period}, {count} messages] {item.content}")
+        lines += ["## Thread context", context.thread_context]
+    lines.append("## History, oldest first")
+    lines += [item_line(item, tz) for item in context.items]
+    if context.cut:
+        lines.append(f"({context.cut})")
     return "\n".join(lines)

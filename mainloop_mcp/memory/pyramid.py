@@ -41,7 +41,7 @@ class Pyramid:
                 since=period.start(self.tz),
                 until=period.end(self.tz),
             )
-            messages += page.messages
+            messages += [m for m in page.messages if not m.metadata.get("superseded_by")]
             if page.next_cursor is None:
                 return messages
             cursor = page.next_cursor

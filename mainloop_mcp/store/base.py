@@ -35,6 +35,7 @@ from mainloop_mcp.model import (
     ThreadPage,
     ThreadStatus,
     ThreadType,
+    check_title,
 )
 
 
@@ -281,3 +282,78 @@ def same_message(existing: Message, new: NewMessage) -> Message:
             f"in thread {existing.thread_id} with other content; use a new key for a new message"
         )
     return existing
+
+
+@runtime_checkable
+class EditStore(Protocol):
+    """Changes after the fact: rename, move and unarchive threads; redact and supersede messages."""
+
+    async def rename_thread(self, thread_id: str, title: str) -> Thread: ...
+
+    async def move_thread(self, thread_id: str, parent_id: str) -> Thread:
+        """Give a task thread another parent (a project or main); `check_move` holds the rules."""
+        ...
+
+    async def unarchive_thread(self, thread_id: str) -> Thread: ...
+
+    async def get_message(self, message_id: str) -> Message: ...
+
+    async def redact_message(self, message_id: str, by: str) -> Message:
+        """Replace a message's content by a tombstone (who, when) in the store and the search index,
+        and drop the thread's summaries that cover it (they are rebuilt from what is left)."""
+        ...
+
+    async def supersede_message(self, message_id: str, correction: NewMessage) -> Message:
+        """Append `correction` and mark the original superseded by it, in one transaction; the original
+        keeps its content (history shows it) but leaves context and search."""
+        ...
+
+
+class EditableStore(Store, EditStore, Protocol):
+    """A store that keeps threads and messages and allows the edits."""
+
+
+def edit_store(store: Store) -> EditableStore:
+    if isinstance(store, EditStore):
+        return cast(EditableStore, store)
+    raise MainloopError(f"the {type(store).__name__} backend can't rename, move, correct or redact yet")
+
+
+def valid_title(title: str) -> str:
+    try:
+        return check_title(title)
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from exc
+
+
+def check_move(thread: Thread, parent: Thread) -> None:
+    if thread.thread_type is not ThreadType.TASK:
+        raise InvalidInput(
+            f"only task threads move; {thread.id} is a {thread.thread_type.value} (a project's parent is main)"
+        )
+    if parent.id == thread.id or parent.thread_type is ThreadType.TASK:
+        raise InvalidInput(f"thread {parent.id} is a task; a task's parent must be a project or the main thread")
+    if parent.status is ThreadStatus.ARCHIVED:
+        raise InvalidInput(f"thread {parent.id} is archived; unarchive it first or pick an active project")
+
+
+def check_unarchive(thread: Thread, parent: Thread | None) -> None:
+    if parent is not None and parent.status is ThreadStatus.ARCHIVED:
+        raise InvalidInput(f"its parent {parent.id} is archived; unarchive the parent first, or move this task")
+
+
+def tombstone(by: str, at: datetime) -> tuple[str, dict[str, Any]]:
+    """A redacted message's content and metadata: who removed it and when, nothing of what it said."""
+    when = at.isoformat(timespec="seconds")
+    return f"[redacted by {by} at {when}]", {"redacted": {"by": by, "at": when}}
+
+
+def check_supersede(original: Message, correction: NewMessage) -> None:
+    if original.thread_id != correction.thread_id:
+        raise InvalidInput("a correction goes into the original message's thread")
+    if original.metadata.get("superseded_by"):
+        raise InvalidInput(
+            f"message {original.id} was already corrected by {original.metadata['superseded_by']}; correct that one"
+        )
+    if original.metadata.get("redacted"):
+        raise InvalidInput(f"message {original.id} is redacted; post a new message instead")

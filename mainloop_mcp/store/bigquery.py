@@ -47,6 +47,7 @@ from mainloop_mcp.store.base import (
     same_message,
 )
 from mainloop_mcp.store.bigquery_client import BigQueryClient, array, scalar, struct_array
+from mainloop_mcp.store.bigquery_edits import BigQueryEdits
 from mainloop_mcp.store.bigquery_memory import BigQueryMemory
 from mainloop_mcp.store.bigquery_rows import (
     MESSAGE_COLUMNS,
@@ -73,7 +74,7 @@ class _Sequencer:
             return self._last
 
 
-class BigQueryStore(BigQueryMemory, BigQueryAgentRuns):
+class BigQueryStore(BigQueryMemory, BigQueryAgentRuns, BigQueryEdits):
     """Store, SummaryStore, SearchIndex and AgentRunStore on one BigQuery dataset.
 
     Open with `await BigQueryStore.open("bigquery://project/dataset")`."""

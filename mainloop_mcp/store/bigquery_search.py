@@ -95,7 +95,8 @@ def search_sql(
             params.append(scalar(f"t{i}", "STRING", "`" + " ".join(words) + "`"))
             searched.append(f"SEARCH(content, @t{i})")
     join = " OR " if match_any else " AND "
-    message_where, summary_where = [], []
+    # A corrected message leaves search (EditStore.supersede_message); its correction is found instead.
+    message_where, summary_where = ["JSON_VALUE(metadata, '$.superseded_by') IS NULL"], []
     if searched:  # SEARCH() decides what matches (and uses the index); the words only score
         message_where.append("(" + join.join(searched) + ")")
         summary_where.append("(" + join.join(searched) + ")")

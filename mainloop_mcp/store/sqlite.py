@@ -44,7 +44,9 @@ from mainloop_mcp.store.base import (
 )
 from mainloop_mcp.store.rows import message_from_row, thread_from_row
 from mainloop_mcp.store.sqlite_changes import CHANGES_MIGRATION, CommitSignal, SqliteChangeLog
-from mainloop_mcp.store.sqlite_memory import MEMORY_MIGRATION, SqliteMemory
+from mainloop_mcp.store.sqlite_edits import SqliteEdits
+from mainloop_mcp.store.sqlite_import import IMPORT_MIGRATION, SqliteImport
+from mainloop_mcp.store.sqlite_memory import MEMORY_MIGRATION, SqliteMemory, index_new_messages
 from mainloop_mcp.store.sqlite_runs import AGENT_RUNS_MIGRATION, SqliteAgentRuns
 from mainloop_mcp.store.timestamps import to_micros
 
@@ -93,6 +95,7 @@ MIGRATIONS: list[str] = [
     MEMORY_MIGRATION,
     AGENT_RUNS_MIGRATION,
     CHANGES_MIGRATION,
+    IMPORT_MIGRATION,
 ]
 
 
@@ -101,7 +104,7 @@ def path_from_url(url: str) -> Path:
     return Path(url.removeprefix("sqlite:///")).expanduser()
 
 
-class SqliteStore(SqliteMemory, SqliteAgentRuns):
+class SqliteStore(SqliteMemory, SqliteAgentRuns, SqliteEdits, SqliteImport):
     """Store, SummaryStore, SearchIndex and AgentRunStore on one file; open with `await SqliteStore.open(path)`."""
 
     def __init__(self, conn: sqlite3.Connection, clock: Clock) -> None:
@@ -318,9 +321,7 @@ class SqliteStore(SqliteMemory, SqliteAgentRuns):
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
             rows,
         )
-        c.execute(
-            "INSERT INTO messages_fts(rowid, content) SELECT seq, content FROM messages WHERE seq > ?", (first_seq,)
-        )
+        index_new_messages(c, first_seq)
         latest: dict[str, int] = {}
         for row_values in rows:
             latest[row_values[1]] = max(latest.get(row_values[1], 0), row_values[4])

@@ -106,10 +106,14 @@ class SqliteChangeLog:
         return await self._run(lambda: self._select(sql, (limit,)))
 
     async def changes_after(self, seq: int, limit: int) -> list[Change] | None:
-        def read() -> list[Change] | None:
+        # data_version is a look at the WAL index in shared memory: cheap enough for the event loop,
+        # so an idle hub never hops to a worker thread. Only a moved version costs a read.
+        with self._lock:
             (version,) = self._conn.execute("PRAGMA data_version").fetchone()
-            if version == self._seen_version:
-                return None
+        if version == self._seen_version:
+            return None
+
+        def read() -> list[Change]:
             sql = "SELECT seq, uri, thread_id FROM changes WHERE seq > ? ORDER BY seq LIMIT ?"
             changes = self._select(sql, (seq, limit))
             if len(changes) < limit:  # read to the end: nothing more until the next commit

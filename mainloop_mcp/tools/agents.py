@@ -8,7 +8,8 @@ from mcp.server.mcpserver import Context
 from pydantic import BaseModel, Field
 
 from mainloop_mcp.hub import hub_of
-from mainloop_mcp.model import MAX_PAGE_SIZE, AgentRun, AgentRunPage, Message, RunStatus
+from mainloop_mcp.model import AgentRun, AgentRunPage, Message, RunStatus
+from mainloop_mcp.tools.spec import ToolSpec, reads
 
 
 class ChatReply(BaseModel):
@@ -17,12 +18,11 @@ class ChatReply(BaseModel):
 
 
 async def chat(
-    thread_id: Annotated[str, Field(description="Thread to talk in (its recent messages are the context)")],
+    thread_id: Annotated[str, Field(description="Thread to talk in")],
     content: Annotated[str, Field(description="Your message")],
     ctx: Context,
 ) -> ChatReply:
-    """Post a message and get the agent's reply in the same thread. Takes as long as the agent needs;
-    progress notifications arrive meanwhile. For long or parallel work use spawn_agent instead."""
+    """Post a message and wait for the agent's reply in the thread. Long or parallel work: spawn_agent."""
 
     steps = 0
 
@@ -36,40 +36,41 @@ async def chat(
 
 
 async def spawn_agent(
-    prompt: Annotated[str, Field(description="What the agent should do, self-contained")],
-    parent_thread_id: Annotated[str, Field(description="Project (or main) thread the new task thread goes under")],
-    work_folder: Annotated[str, Field(description="Absolute folder the agent works in; must be in an allowed root")],
+    prompt: Annotated[str, Field(description="Self-contained task")],
+    parent_thread_id: Annotated[str, Field(description="Project (or main) id for the task thread")],
+    work_folder: Annotated[str, Field(description="Absolute folder in an allowed root")],
     ctx: Context,
-    title: Annotated[str | None, Field(description="Task thread title; defaults to the prompt's first line")] = None,
+    title: Annotated[str | None, Field(description="Default: the prompt's first line")] = None,
 ) -> AgentRun:
-    """Start a sub-agent in the background and return its run at once (status queued). A task thread is
-    created under the parent; the result or error lands there and a one-line outcome in the parent.
-    Check with get_agent or the agent://{id} resource; stop with cancel_agent."""
+    """Run a sub-agent in the background; its result lands in a new task thread under the parent."""
     return await hub_of(ctx).agents.spawn(prompt, parent_thread_id, work_folder, title)
 
 
-async def get_agent(
-    run_id: Annotated[str, Field(description="Agent run id from spawn_agent")], ctx: Context
-) -> AgentRun:
-    """Get an agent run: status (queued, running, succeeded, failed, cancelled, timed_out, interrupted), result."""
+async def get_agent(run_id: Annotated[str, Field(description="Run id")], ctx: Context) -> AgentRun:
+    """One agent run: its status and result."""
     return await hub_of(ctx).agents.get(run_id)
 
 
 async def list_agents(
     ctx: Context,
-    status: Annotated[RunStatus | None, Field(description="Only runs with this status")] = None,
-    parent_thread_id: Annotated[str | None, Field(description="Only runs spawned under this thread")] = None,
-    limit: Annotated[int, Field(description=f"Page size, 1 to {MAX_PAGE_SIZE}")] = 50,
-    cursor: Annotated[str | None, Field(description="next_cursor from the previous page")] = None,
+    status: Annotated[RunStatus | None, Field(description="Only this status")] = None,
+    parent_thread_id: Annotated[str | None, Field(description="Only under this thread")] = None,
+    limit: int = 50,
+    cursor: str | None = None,
 ) -> AgentRunPage:
     """List agent runs, newest first, e.g. the ones still running."""
     return await hub_of(ctx).agents.list(status, parent_thread_id, limit, cursor)
 
 
-async def cancel_agent(run_id: Annotated[str, Field(description="Agent run id to stop")], ctx: Context) -> AgentRun:
-    """Stop a queued or running agent (its processes are killed) and return the final record.
-    A run that already finished is returned unchanged."""
+async def cancel_agent(run_id: Annotated[str, Field(description="Run id")], ctx: Context) -> AgentRun:
+    """Stop a queued or running agent (its processes are killed); a finished run is returned as is."""
     return await hub_of(ctx).agents.cancel(run_id)
 
 
-TOOLS = [chat, spawn_agent, get_agent, list_agents, cancel_agent]
+TOOLS = [
+    ToolSpec(chat, "Chat with the agent", open_world=True),
+    ToolSpec(spawn_agent, "Spawn sub-agent", open_world=True),
+    reads(get_agent, "Get agent run"),
+    reads(list_agents, "List agent runs"),
+    ToolSpec(cancel_agent, "Cancel agent run", destructive=True, idempotent=True),
+]

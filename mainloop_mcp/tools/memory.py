@@ -10,53 +10,56 @@ from pydantic import Field
 from mainloop_mcp.hub import hub_of
 from mainloop_mcp.memory.compact import CompactReport
 from mainloop_mcp.memory.compact import compact as compact_history
-from mainloop_mcp.memory.context import MAX_BUDGET, MIN_BUDGET, ThreadContext, assemble_context
+from mainloop_mcp.memory.context import MIN_BUDGET, ThreadContext, assemble_context
 from mainloop_mcp.memory.zoom import ZoomResult
 from mainloop_mcp.memory.zoom import zoom as zoom_period
-from mainloop_mcp.model import MAX_PAGE_SIZE, Granularity
+from mainloop_mcp.model import Granularity
 from mainloop_mcp.search.hybrid import MODE_HELP, SearchMode
 from mainloop_mcp.search.status import StatusAnswer
 from mainloop_mcp.search.status import ask_status as status_of
+from mainloop_mcp.tools.args import ANY_CASE, OptionalThreadRef, ThreadRef, resolve_thread
+from mainloop_mcp.tools.spec import ToolSpec, reads
 
-Budget = Annotated[int, Field(description=f"Most tokens the answer may hold ({MIN_BUDGET} to {MAX_BUDGET:,})")]
+Budget = Annotated[int, Field(description="Tokens the whole answer may use")]
 
 
 async def get_context(
-    thread_id: Annotated[str, Field(description="Thread whose memory to load")],
+    thread_id: ThreadRef,
     ctx: Context,
     token_budget: Budget = 8000,
 ) -> ThreadContext:
-    """Load a thread's memory within a token budget: the last day's full messages, then daily,
-    weekly and monthly summaries further back, plus a share for the parent thread. Items never
-    overlap; zoom into any item's `period` for more detail."""
-    return await assemble_context(hub_of(ctx).pyramid(), thread_id, token_budget)
+    """Start here: a thread's memory within a token budget: recent messages in full, older days,
+    weeks, months summarised, a share for the parent. If cut, `cut` says how to get the rest."""
+    hub = hub_of(ctx)
+    thread = await resolve_thread(hub.store, thread_id)
+    return await assemble_context(hub.pyramid(), thread.id, token_budget)
 
 
 async def zoom(
-    thread_id: Annotated[str, Field(description="Thread to zoom into")],
-    period: Annotated[str, Field(description="A month (2026-11), ISO week (2026-W47) or day (2026-11-24)")],
+    thread_id: ThreadRef,
+    period: Annotated[str, Field(description="2026-11, 2026-W47 or 2026-11-24")],
     ctx: Context,
     level: Annotated[
-        Granularity | None,
-        Field(description="week, day or message; default: the next finer level (month->week->day->message)"),
+        Annotated[Granularity, ANY_CASE] | None,
+        Field(description="Default: the next finer level"),
     ] = None,
-    limit: Annotated[int, Field(description=f"Messages per page, 1 to {MAX_PAGE_SIZE}")] = 50,
-    cursor: Annotated[str | None, Field(description="next_cursor of the previous page of messages")] = None,
+    limit: int = 50,
+    cursor: str | None = None,
 ) -> ZoomResult:
-    """Expand a period of a thread into finer detail: a month into its weeks, a week into its
-    days, a day into its full messages (paginated)."""
-    return await zoom_period(hub_of(ctx).pyramid(), thread_id, period, level, limit=limit, cursor=cursor)
+    """Expand a period from get_context or search: month into weeks, week into days, day into messages."""
+    hub = hub_of(ctx)
+    thread = await resolve_thread(hub.store, thread_id)
+    return await zoom_period(hub.pyramid(), thread.id, period, level, limit=limit, cursor=cursor)
 
 
 async def ask_status(
-    topic: Annotated[str, Field(description="What to ask about, in a few words, e.g. 'garden irrigation'")],
+    topic: Annotated[str, Field(description="A few words, e.g. 'garden irrigation'")],
     ctx: Context,
-    max_threads: Annotated[int, Field(ge=1, le=10, description="How many threads to report on")] = 3,
+    max_threads: Annotated[int, Field(ge=1, le=10)] = 3,
     token_budget: Annotated[int, Field(description=f"Token budget per thread ({MIN_BUDGET} or more)")] = 2000,
-    mode: Annotated[SearchMode, Field(description=MODE_HELP)] = SearchMode.AUTO,
+    mode: Annotated[Annotated[SearchMode, ANY_CASE], Field(description=MODE_HELP)] = SearchMode.AUTO,
 ) -> StatusAnswer:
-    """Answer "what's the status of X?": find the threads most relevant to a topic and return each
-    one's latest memory (its pyramid context) with the matching snippets."""
+    """ "Where does X stand?" across threads: the most relevant ones, with snippets and latest memory."""
     hub = hub_of(ctx)
     return await status_of(
         hub.pyramid(), topic, max_threads=max_threads, token_budget=token_budget, semantic=hub.semantic, mode=mode
@@ -65,11 +68,17 @@ async def ask_status(
 
 async def compact(
     ctx: Context,
-    thread_id: Annotated[str | None, Field(description="Only this thread; omit for every thread")] = None,
+    thread_id: Annotated[OptionalThreadRef, Field(description="Default: all")] = None,
 ) -> CompactReport:
-    """Build every missing or stale summary of finished periods and post each child thread's daily
-    summaries into its parent. Safe to repeat; usually run nightly."""
-    return await compact_history(hub_of(ctx).pyramid(), thread_id)
+    """Nightly maintenance: build stale or missing summaries; post each child's daily digest to its parent."""
+    hub = hub_of(ctx)
+    thread = await resolve_thread(hub.store, thread_id) if thread_id else None
+    return await compact_history(hub.pyramid(), thread.id if thread else None)
 
 
-TOOLS = [get_context, zoom, ask_status, compact]
+TOOLS = [
+    reads(get_context, "Load thread memory"),
+    reads(zoom, "Zoom into a period"),
+    reads(ask_status, "Status of a topic"),
+    ToolSpec(compact, "Compact history", idempotent=True),
+]

@@ -1,16 +1,16 @@
-"""Thread tools: create, list, read and write threads and their messages."""
+"""Thread tools: create, find, read and write threads and their messages."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context
 from pydantic import Field
 
+from mainloop_mcp.errors import InvalidInput
 from mainloop_mcp.hub import hub_of
+from mainloop_mcp.memory.periods import zone
 from mainloop_mcp.model import (
-    MAX_PAGE_SIZE,
     Message,
     MessagePage,
     NewMessage,
@@ -18,105 +18,201 @@ from mainloop_mcp.model import (
     Order,
     Role,
     Thread,
-    ThreadFilter,
     ThreadPage,
     ThreadStatus,
     ThreadType,
+    check_thread_context,
+    check_title,
 )
+from mainloop_mcp.store.base import check_limit, check_move, decode_cursor, edit_store, encode_cursor
+from mainloop_mcp.tools.args import (
+    ANY_CASE,
+    PAGE_CLIENT,
+    ClientRole,
+    NewThreadType,
+    OptionalThreadRef,
+    ThreadRef,
+    TimeArg,
+    all_threads,
+    client_name,
+    parse_time,
+    resolve_optional,
+    resolve_thread,
+)
+from mainloop_mcp.tools.spec import ToolSpec, reads
 
-Limit = Annotated[int, Field(description=f"Page size, 1 to {MAX_PAGE_SIZE}")]
-Cursor = Annotated[str | None, Field(description="next_cursor from the previous page; omit for the first page")]
+Limit = int  # check_limit answers a wrong one with the range
+Cursor = str | None
+RoleArg = Annotated[
+    ClientRole | None,
+    Field(description="user = the person's words; default assistant"),
+]
 
 
 async def create_thread(
     title: Annotated[str, Field(description="Short name of the thread")],
-    thread_type: Annotated[ThreadType, Field(description="project (deep work) or task (short-lived)")],
+    thread_type: Annotated[NewThreadType, Field(description="project (deep work) or task (short-lived)")],
     ctx: Context,
-    parent_id: Annotated[
-        str | None, Field(description="Parent thread id: required for a task; a project's parent is the main thread")
-    ] = None,
+    parent_id: Annotated[OptionalThreadRef, Field(description="Task: its project (or main). Project: omit")] = None,
     thread_context: Annotated[str, Field(description="Standing context: goals, constraints, links")] = "",
 ) -> Thread:
-    """Create a project thread (under main) or a task thread (under a project or main)."""
-    new = NewThread(thread_type=thread_type, title=title, parent_id=parent_id, thread_context=thread_context)
-    return await hub_of(ctx).store.create_thread(new)
+    """New project (under main) or task (under a project or main). Check list_threads(title=) first."""
+    store = hub_of(ctx).store
+    parent = await resolve_optional(store, parent_id)
+    new = NewThread(
+        thread_type=ThreadType(thread_type),
+        title=title,
+        parent_id=parent.id if parent else None,
+        thread_context=thread_context,
+    )
+    return await store.create_thread(new)
 
 
 async def list_threads(
     ctx: Context,
-    thread_type: Annotated[ThreadType | None, Field(description="Only this type")] = None,
-    status: Annotated[ThreadStatus | None, Field(description="active (default) or archived; null for both")] = (
+    title: Annotated[str | None, Field(description="Part of the title, any case")] = None,
+    thread_type: Annotated[Annotated[ThreadType, ANY_CASE] | None, Field(description="Only this type")] = None,
+    status: Annotated[Annotated[ThreadStatus, ANY_CASE] | None, Field(description="null: both")] = (
         ThreadStatus.ACTIVE
     ),
-    parent_id: Annotated[str | None, Field(description="Only children of this thread")] = None,
+    parent_id: Annotated[OptionalThreadRef, Field(description="Children of this thread")] = None,
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> ThreadPage:
-    """List threads, newest first, to find the id of the thread to work in."""
-    where = ThreadFilter(thread_type=thread_type, status=status, parent_id=parent_id)
-    return await hub_of(ctx).store.list_threads(where, limit=limit, cursor=cursor)
-
-
-async def get_thread(
-    ctx: Context, thread_id: Annotated[str | None, Field(description="Thread id; omit for the main thread")] = None
-) -> Thread:
-    """Get one thread (the main thread when no id is given)."""
+    """Find threads by title, most recent activity first."""
+    check_limit(limit)
     store = hub_of(ctx).store
-    return await store.get_thread(thread_id) if thread_id else await store.main_thread()
+    parent = await resolve_optional(store, parent_id)
+    key = (title or "").strip().casefold()
+    found = [
+        t
+        for t in await all_threads(store, status)
+        if (thread_type is None or t.thread_type == thread_type)
+        and (parent is None or t.parent_id == parent.id)
+        and key in t.title.casefold()
+    ]
+    found.sort(key=lambda t: (t.updated_at, t.id), reverse=True)
+    # An offset into the filtered list, with the title filter it was made for.
+    start = decode_cursor("threads:activity", cursor, shape=(int, str))[0] if cursor else 0
+    more = start + limit < len(found)
+    return ThreadPage(
+        threads=found[start : start + limit],
+        next_cursor=encode_cursor("threads:activity", [start + limit, key]) if more else None,
+    )
+
+
+async def get_thread(ctx: Context, thread_id: OptionalThreadRef = None) -> Thread:
+    """One thread and its standing context (default: main). Its history: get_context."""
+    return await resolve_thread(hub_of(ctx).store, thread_id or "main")
+
+
+def default_role(ctx: Context) -> Role:
+    """The phone page speaks for the person; any other client is an assistant unless it says otherwise."""
+    return Role.USER if client_name(ctx) == PAGE_CLIENT else Role.ASSISTANT
+
+
+def authored(ctx: Context, metadata: dict[str, Any] | None) -> dict[str, Any]:
+    name = client_name(ctx)
+    meta = dict(metadata or {})
+    if name and name != PAGE_CLIENT:
+        meta.setdefault("author", name)
+    return meta
 
 
 async def post_message(
-    thread_id: Annotated[str, Field(description="Thread to post into")],
-    content: Annotated[str, Field(description="Message text (markdown), at most 1 MiB")],
+    thread_id: ThreadRef,
+    content: Annotated[str, Field(description="Markdown, up to 1 MiB")],
     ctx: Context,
-    role: Annotated[Role, Field(description="Who speaks: user, assistant, agent, system or summary")] = Role.USER,
-    idempotency_key: Annotated[
-        str | None, Field(description="Your unique key for this post; a retry with the same key adds nothing")
-    ] = None,
-    metadata: Annotated[dict[str, Any] | None, Field(description="Free-form JSON kept with the message")] = None,
+    role: RoleArg = None,
+    idempotency_key: Annotated[str | None, Field(description="A retry with it adds nothing")] = None,
+    metadata: Annotated[dict[str, Any] | None, Field(description="Free-form JSON")] = None,
 ) -> Message:
-    """Append a message to a thread. Safe to retry with the same idempotency_key."""
+    """Record a decision, result or note in a thread. Several: post_messages."""
+    store = hub_of(ctx).store
+    thread = await resolve_thread(store, thread_id)
     new = NewMessage(
-        thread_id=thread_id, role=role, content=content, idempotency_key=idempotency_key, metadata=metadata or {}
+        thread_id=thread.id,
+        role=Role(role) if role else default_role(ctx),
+        content=content,
+        idempotency_key=idempotency_key,
+        metadata=authored(ctx, metadata),
     )
-    return await hub_of(ctx).store.post_message(new)
+    message = await store.post_message(new)
+    return message
 
 
 async def read_messages(
-    thread_id: Annotated[str, Field(description="Thread to read")],
+    thread_id: ThreadRef,
     ctx: Context,
     limit: Limit = 50,
     cursor: Cursor = None,
-    order: Annotated[Order, Field(description="newest (default) first, or oldest first")] = Order.NEWEST,
-    since: Annotated[datetime | None, Field(description="Only messages at or after this time (ISO 8601)")] = None,
-    until: Annotated[datetime | None, Field(description="Only messages before this time (ISO 8601)")] = None,
+    order: Annotated[Annotated[Order, ANY_CASE], Field(description="newest (default) or oldest first")] = Order.NEWEST,
+    since: TimeArg = None,
+    until: TimeArg = None,
 ) -> MessagePage:
-    """Read a thread's messages, paginated, newest first or within a time range."""
-    return await hub_of(ctx).store.read_messages(
-        thread_id, limit=limit, cursor=cursor, order=order, since=since, until=until
+    """Page through a thread's raw messages, e.g. in a time range. Its memory: get_context; words: search."""
+    hub = hub_of(ctx)
+    thread = await resolve_thread(hub.store, thread_id)
+    tz, now = zone(hub.settings.timezone), hub.clock()
+    return await hub.store.read_messages(
+        thread.id,
+        limit=limit,
+        cursor=cursor,
+        order=order,
+        since=parse_time("since", since, tz, now),
+        until=parse_time("until", until, tz, now),
     )
 
 
-async def archive_thread(thread_id: Annotated[str, Field(description="Thread to archive")], ctx: Context) -> Thread:
-    """Archive a finished project or task thread; its messages stay searchable."""
-    return await hub_of(ctx).store.archive_thread(thread_id)
+async def archive_thread(thread_id: ThreadRef, ctx: Context) -> Thread:
+    """Close a finished project or task; its messages stay searchable."""
+    hub = hub_of(ctx)
+    thread = await hub.store.archive_thread((await resolve_thread(hub.store, thread_id)).id)
+    return thread
 
 
-async def update_thread_context(
-    thread_id: Annotated[str, Field(description="Thread to update")],
-    thread_context: Annotated[str, Field(description="The new standing context (replaces the old one)")],
+async def update_thread(
+    thread_id: ThreadRef,
     ctx: Context,
+    title: Annotated[str | None, Field(description="New title")] = None,
+    parent_id: Annotated[OptionalThreadRef, Field(description="Move a task here")] = None,
+    status: Annotated[Annotated[ThreadStatus, ANY_CASE] | None, Field(description="active = unarchive")] = None,
+    thread_context: Annotated[str | None, Field(description="Replaces the old")] = None,
 ) -> Thread:
-    """Replace a thread's standing context: goals, constraints, decisions worth keeping in view."""
-    return await hub_of(ctx).store.update_thread_context(thread_id, thread_context)
+    """Rename, move a task, unarchive, or replace the standing context (goals, constraints to keep in
+    view every session). Only what you pass changes."""
+    store = edit_store(hub_of(ctx).store)
+    thread = await resolve_thread(store, thread_id)
+    parent = await resolve_optional(store, parent_id)
+    try:
+        if title is not None:
+            check_title(title)
+        if thread_context is not None:
+            check_thread_context(thread_context)
+    except ValueError as exc:  # the model's rule, as the domain error the edge answers
+        raise InvalidInput(str(exc)) from exc
+    if parent is not None and parent.id != thread.parent_id:
+        check_move(thread, parent)
+    if status is not None and status != thread.status:
+        if status is ThreadStatus.ARCHIVED:
+            thread = await store.archive_thread(thread.id)
+        else:
+            thread = await store.unarchive_thread(thread.id)
+    if parent is not None and parent.id != thread.parent_id:
+        thread = await store.move_thread(thread.id, parent.id)
+    if title is not None and title.strip() != thread.title:
+        thread = await store.rename_thread(thread.id, title)
+    if thread_context is not None:
+        thread = await store.update_thread_context(thread.id, thread_context)
+    return thread
 
 
 TOOLS = [
-    create_thread,
-    list_threads,
-    get_thread,
-    post_message,
-    read_messages,
-    archive_thread,
-    update_thread_context,
+    ToolSpec(create_thread, "Create thread"),
+    reads(list_threads, "Find threads"),
+    reads(get_thread, "Get thread"),
+    ToolSpec(post_message, "Post message"),
+    reads(read_messages, "Read messages"),
+    ToolSpec(archive_thread, "Archive thread", idempotent=True),
+    ToolSpec(update_thread, "Update thread", destructive=True, idempotent=True),
 ]

@@ -1,24 +1,29 @@
 """The phone page: index.html, its own assets, and the few npm libraries it uses, served locally.
 
 The page is one more MCP client of the hub (it speaks Streamable HTTP to /mcp from the browser),
-so these routes serve files only; no data crosses them and they need no credentials. The npm
-libraries come from the project's ./node_modules (installed by scripts/setup); only the files
-named in VENDOR are reachable, never the rest of node_modules. Files are read and gzipped once
-so a page load costs the hub no file reads and no compression work.
+so these routes serve files only; no data crosses them and they need no credentials. Files are
+served by Starlette's StaticFiles (ETag, If-None-Match lists and W/, HEAD) and compressed by the
+app's GZipMiddleware. The npm libraries come from the project's ./node_modules (installed by
+scripts/setup); only the files named in VENDOR are reachable, never the rest of node_modules.
+
+The service worker (static/sw.js) caches every file named by `shell_files()` so the page opens
+offline and at once on a slow network; its cache is named after a hash of those files, so a new
+release replaces it.
 """
 
 from __future__ import annotations
 
-import gzip
 import hashlib
-import mimetypes
-from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+import json
+import os
+from functools import cache
+from pathlib import Path
 
-import anyio.to_thread
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import Scope
 
 STATIC_DIR = (Path(__file__).parent / "static").resolve()
 NODE_MODULES = Path(__file__).resolve().parents[2] / "node_modules"
@@ -29,14 +34,7 @@ VENDOR = {
     "highlight.js": "@highlightjs/cdn-assets/es/highlight.min.js",
     "hljs-light.css": "@highlightjs/cdn-assets/styles/github.min.css",
     "hljs-dark.css": "@highlightjs/cdn-assets/styles/github-dark.min.css",
-}
-
-MEDIA_TYPES = {
-    ".html": "text/html; charset=utf-8",
-    ".js": "text/javascript; charset=utf-8",
-    ".css": "text/css; charset=utf-8",
-    ".svg": "image/svg+xml",
-    ".webmanifest": "application/manifest+json",
+    "eventsource-parser.js": "eventsource-parser/dist/index.js",
 }
 
 # The page needs nothing from elsewhere: scripts, styles, images and fetches stay on this origin,
@@ -50,83 +48,84 @@ PAGE_HEADERS = {
 }
 # Revalidate every time (a cheap 304 on loopback or a home network), so an upgrade shows at once.
 ASSET_HEADERS = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
+SERVICE_WORKER = "sw.js"
 
 
-@dataclass(frozen=True)
-class Asset:
-    body: bytes
-    gzipped: bytes
-    etag: str
-    media_type: str
+class PageFiles(StaticFiles):
+    """StaticFiles with the page's headers on every answer (and the page's policy on the page)."""
+
+    def file_response(
+        self, full_path: str | os.PathLike[str], stat_result: os.stat_result, scope: Scope, status_code: int = 200
+    ) -> Response:
+        response = super().file_response(full_path, stat_result, scope, status_code)
+        response.headers.update(ASSET_HEADERS)
+        name = Path(full_path).name
+        if name == "index.html":
+            response.headers.update(PAGE_HEADERS)
+        elif name == SERVICE_WORKER:
+            response.headers["Service-Worker-Allowed"] = "/"  # it lives under /static/ but serves the page at /
+        return response
 
 
-class AssetCache:
-    """Files in memory, plain and gzipped, read on first use. They belong to the installed release,
-    so they are read once per process; a restart (as any upgrade needs) picks up new ones."""
+class VendorFiles(PageFiles):
+    """Only the npm files named in VENDOR, by their short name."""
 
-    def __init__(self) -> None:
-        self._assets: dict[Path, Asset] = {}
-
-    async def get(self, path: Path) -> Asset | None:
-        """The file at `path`, or None when there is no such file."""
-        cached = self._assets.get(path)
-        if cached is None:
-            cached = await anyio.to_thread.run_sync(_load, path)
-            if cached is not None:
-                self._assets[path] = cached
-        return cached
-
-
-def _load(path: Path) -> Asset | None:
-    if not path.is_file():
-        return None
-    body = path.read_bytes()
-    media_type = MEDIA_TYPES.get(path.suffix) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-    etag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
-    return Asset(body, gzip.compress(body, compresslevel=9, mtime=0), etag, media_type)
-
-
-def asset_response(request: Request, asset: Asset | None, extra: dict[str, str] | None = None) -> Response:
-    if asset is None:
-        return PlainTextResponse(f"no such file: {request.url.path}", status_code=404)
-    headers = {**ASSET_HEADERS, **(extra or {}), "ETag": asset.etag, "Vary": "Accept-Encoding"}
-    if request.headers.get("if-none-match") == asset.etag:
-        return Response(status_code=304, headers=headers)
-    if "gzip" in request.headers.get("accept-encoding", "") and len(asset.gzipped) < len(asset.body):
-        return Response(asset.gzipped, media_type=asset.media_type, headers={**headers, "Content-Encoding": "gzip"})
-    return Response(asset.body, media_type=asset.media_type, headers=headers)
-
-
-def page_routes() -> list[BaseRoute]:
-    cache = AssetCache()
-
-    async def index(request: Request) -> Response:
-        return asset_response(request, await cache.get(STATIC_DIR / "index.html"), PAGE_HEADERS)
-
-    async def manifest(request: Request) -> Response:
-        return asset_response(request, await cache.get(STATIC_DIR / "manifest.webmanifest"))
-
-    async def vendor(request: Request) -> Response:
-        relative = VENDOR.get(request.path_params["name"])
+    def lookup_path(self, path: str) -> tuple[str, os.stat_result | None]:
+        relative = VENDOR.get(path)
         if relative is None:
-            return asset_response(request, None)
-        asset = await cache.get(NODE_MODULES / relative)
-        if asset is None:
+            return "", None
+        full = NODE_MODULES / relative
+        try:
+            return str(full), full.stat()
+        except OSError:
+            return str(full), None
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        relative = VENDOR.get(path)
+        if relative is not None and not (NODE_MODULES / relative).is_file():
             return PlainTextResponse(
                 f"{relative} is missing from {NODE_MODULES}: run scripts/setup to install the page's npm packages",
                 status_code=503,
             )
-        return asset_response(request, asset)
+        return await super().get_response(path, scope)
 
-    async def static(request: Request) -> Response:
-        parts = PurePosixPath(request.path_params["path"]).parts
-        if not parts or any(part in ("..", "/") or part.startswith(".") for part in parts):
-            return asset_response(request, None)
-        return asset_response(request, await cache.get(STATIC_DIR.joinpath(*parts)))
+
+@cache
+def shell_files() -> tuple[str, tuple[str, ...]]:
+    """(version, urls): every file the page may load, and a hash of their contents that names the release."""
+    digest = hashlib.sha256()
+    urls = ["/", "/manifest.webmanifest"]
+    for path in sorted(STATIC_DIR.iterdir()):
+        if path.is_file() and path.name != SERVICE_WORKER and not path.name.startswith("."):
+            urls.append(f"/static/{path.name}")
+            digest.update(path.read_bytes())
+    for name, relative in sorted(VENDOR.items()):
+        urls.append(f"/static/vendor/{name}")
+        source = NODE_MODULES / relative
+        digest.update(source.read_bytes() if source.is_file() else b"")
+    return digest.hexdigest()[:16], tuple(urls)
+
+
+def page_routes() -> list[BaseRoute]:
+    files = PageFiles(directory=STATIC_DIR)
+    vendor = VendorFiles(directory=NODE_MODULES, check_dir=False)
+
+    async def index(request: Request) -> Response:
+        return await files.get_response("index.html", request.scope)
+
+    async def manifest(request: Request) -> Response:
+        return await files.get_response("manifest.webmanifest", request.scope)
+
+    async def shell(_: Request) -> Response:
+        """What the service worker caches, and the release it belongs to."""
+        version, urls = shell_files()
+        return Response(json.dumps({"version": version, "files": urls}), media_type="application/json",
+                        headers={"Cache-Control": "no-cache"})  # fmt: skip
 
     return [
-        Route("/", index),
-        Route("/manifest.webmanifest", manifest),
-        Route("/static/vendor/{name}", vendor),
-        Route("/static/{path:path}", static),
+        Route("/", index, methods=["GET", "HEAD"]),
+        Route("/manifest.webmanifest", manifest, methods=["GET", "HEAD"]),
+        Route("/static/shell.json", shell),
+        Mount("/static/vendor", app=vendor),
+        Mount("/static", app=files),
     ]

@@ -1,14 +1,13 @@
 // Agents: "ask the agent" on the input box (`chat`), and the runs in the drawer (`list_agents`)
-// with status and cancel (`cancel_agent`), refreshed every few seconds while one is active, and
+// with status and cancel (`cancel_agent`), refreshed when the hub says a run changed (live.js), and
 // a form to start one for the open thread (`spawn_agent`).
 
 import { $, AGENT_FOLDER_KEY, client, features, reportError, showStatus, state } from "./shared.js";
 import { AuthError } from "./mcp.js";
 import { addMessages, composer, scrollToBottom } from "./messages.js";
 import { el, plural } from "./panel.js";
+import { runStatus } from "./triage.js";
 
-const ACTIVE_EVERY = 3000; // ms between refreshes while a run is queued or running
-const IDLE_EVERY = 30000; // ... and otherwise, while the page is visible (runs started elsewhere)
 const LIST_LIMIT = 20;
 const STATUS_NAMES = { timed_out: "timed out" };
 
@@ -87,7 +86,6 @@ async function ask(threadId, content) {
 // ---------- runs ----------
 
 let runs = [];
-let timer = null;
 let refreshing = null;
 
 function initRuns() {
@@ -113,23 +111,22 @@ function refreshRuns() {
 }
 
 async function loadRuns() {
-  clearTimeout(timer);
-  if ($("app").hidden) return; // logged out: no polling until the next login refreshes again
+  if ($("app").hidden) return; // logged out: nothing to show until the next login refreshes again
   try {
     const page = await client.callTool("list_agents", { limit: LIST_LIMIT });
     noticeFinished(page.runs);
     runs = page.runs;
     renderRuns();
+    // Oldest first, so a thread's newest run decides its status in the tree.
+    for (const run of [...runs].reverse()) runStatus.set(run.thread_id, run.status);
+    features.renderTree?.();
   } catch (error) {
     if (error instanceof AuthError) return reportError(error, "list the agents");
     console.warn("list_agents failed", error);
   }
-  if (document.visibilityState === "visible") {
-    timer = setTimeout(refreshRuns, runs.some(isActive) ? ACTIVE_EVERY : IDLE_EVERY);
-  }
 }
 
-// A finished run posts into its task thread and its parent without a change notification: refetch.
+// A finished run posts into its task thread and its parent (live.js hears those too if that thread is open).
 function noticeFinished(fresh) {
   const wasActive = new Set(runs.filter(isActive).map((r) => r.id));
   const done = fresh.filter((r) => wasActive.has(r.id) && !isActive(r));

@@ -1,11 +1,16 @@
 // The phone page's shell: login, the thread tree, switching, creating and archiving threads.
 // Everything goes through MCP calls to /mcp (see mcp.js); messages.js and live.js do the rest.
 
+import { sendQueued } from "./composer.js";
+import { isNetworkError, isReachable, networkFailed, onReachability, watchConnection } from "./connection.js";
 import { isLive, listen, stopListening } from "./live.js";
 import { AuthError } from "./mcp.js";
 import { refreshMessages, showMessages } from "./messages.js";
-import { closePanel } from "./panel.js";
-import { $, TOKEN_KEY, client, features, onAuthFailure, reportError, state, threadChanged } from "./shared.js";
+import { forgetQueue } from "./outbox.js";
+import { closePanel, el } from "./panel.js";
+import { $, TOKEN_KEY, client, features, onAuthFailure, reportError, showStatus, state, threadChanged } from "./shared.js";
+import * as snapshot from "./snapshot.js";
+import * as triage from "./triage.js";
 
 // ---------- login ----------
 
@@ -13,6 +18,7 @@ function showLogin(message) {
   stopListening();
   closePanel();
   $("app").hidden = true;
+  $("skeleton").hidden = true;
   $("message-list").replaceChildren();
   $("tree").replaceChildren();
   state.threads.clear();
@@ -32,6 +38,10 @@ $("login-form").addEventListener("submit", async (event) => {
 
 $("logout").addEventListener("click", () => {
   localStorage.removeItem(TOKEN_KEY);
+  // What this browser kept of the hub goes with the token: saved threads, queued posts, drafts.
+  snapshot.forgetAll();
+  forgetQueue();
+  for (const key of Object.keys(localStorage)) if (key.startsWith("mainloop.draft.")) localStorage.removeItem(key);
   showLogin("");
 });
 
@@ -45,33 +55,78 @@ onAuthFailure((error) => {
 // ---------- start ----------
 
 async function start() {
-  // One round trip for all three: a refused token fails them alike, and nothing shows before they answer.
+  const saved = snapshot.loadTree();
+  if (saved && !shownFromSnapshot) showSnapshot(saved);
+  // One round trip for all three: a refused token fails them alike.
   let tools;
   try {
     [, tools] = await Promise.all([client.discover(), client.listTools(), loadTree()]);
   } catch (error) {
     if (error instanceof AuthError) return reportError(error, "connect");
+    if (shownFromSnapshot && isNetworkError(error)) return offlineStart();
+    $("skeleton").hidden = true;
     $("login").hidden = false;
     $("login-error").textContent = `Can't reach the hub: ${error.message}`;
     $("login-error").hidden = false;
     return;
   }
   state.tools = new Set(tools.map((t) => t.name));
-  $("login").hidden = true;
-  $("app").hidden = false;
+  showApp();
   const wanted = new URLSearchParams(location.hash.slice(1)).get("thread");
   await selectThread(wanted && state.threads.has(wanted) ? wanted : state.mainId).catch((error) =>
     reportError(error, "open the thread"),
   );
+  sendQueued();
   loadFeatures().catch((error) => reportError(error, "load search, memory and agents"));
 }
+
+function showApp() {
+  $("skeleton").hidden = true;
+  $("login").hidden = true;
+  $("app").hidden = false;
+  if (!showApp.watching) watchConnection();
+  showApp.watching = true;
+}
+
+// The last state this browser saw, drawn before the hub answers: on a slow network it is what shows
+// first, and offline it is all there is (read-only; posts wait in the outbox).
+let shownFromSnapshot = false;
+function showSnapshot(saved) {
+  shownFromSnapshot = true;
+  state.threads = new Map(saved.threads.map((t) => [t.id, t]));
+  state.mainId = saved.mainId;
+  showApp();
+  const wanted = new URLSearchParams(location.hash.slice(1)).get("thread");
+  const thread = state.threads.get(wanted) ?? state.threads.get(state.mainId);
+  if (!thread) return;
+  state.currentId = thread.id;
+  threadChanged(thread.id);
+  renderHeader(thread);
+  renderTree();
+  showMessages(thread.id).catch(() => {}); // draws the saved page; the hub's answer comes with start()
+}
+
+function offlineStart() {
+  networkFailed();
+  showStatus(`Offline: showing what this phone saved at ${new Date(snapshot.loadTree().at).toLocaleString()}.`);
+  onReachability((up) => up && !state.tools.size && start());
+}
+
+onReachability((up) => {
+  $("live").classList.remove("on");
+  $("live").title = up ? "Reconnecting…" : "Offline: the hub can't be reached";
+  if (!up) return stopListening();
+  if (!state.tools.size || !state.currentId) return; // start() is still on its way
+  sendQueued();
+  listen({ onThread: refreshMessages, onTree: loadTree });
+});
 
 // The optional views load after the thread shows, and only for the tools this hub lists.
 let featuresLoaded = false;
 async function loadFeatures() {
   if (featuresLoaded) return features.refreshRuns?.();
   featuresLoaded = true;
-  Object.assign(features, { selectThread, loadTree, refreshMessages, setDrawer });
+  Object.assign(features, { selectThread, loadTree, refreshMessages, setDrawer, renderTree });
   const has = (...names) => names.every((n) => state.tools.has(n));
   const modules = await Promise.all([
     has("search") && import("./search.js"),
@@ -99,7 +154,9 @@ async function loadTree() {
   const threads = await fetchThreads();
   state.threads = new Map(threads.map((t) => [t.id, t]));
   state.mainId = threads.find((t) => t.thread_type === "main")?.id ?? (await client.callTool("get_thread")).id;
+  if (!state.showArchived) snapshot.saveTree(state.threads, state.mainId);
   renderTree();
+  refreshActivity();
 }
 
 // An active task whose project is archived (and hidden) still shows, under main.
@@ -109,7 +166,16 @@ function childrenOf(parentId) {
   const order = { project: 0, task: 1 };
   return [...state.threads.values()]
     .filter((t) => t.parent_id === parentId || (parentId === state.mainId && isOrphan(t)))
-    .sort((a, b) => order[a.thread_type] - order[b.thread_type] || b.updated_at.localeCompare(a.updated_at));
+    .sort((a, b) => order[a.thread_type] - order[b.thread_type] || lastActivity(b).localeCompare(lastActivity(a)));
+}
+
+// A preview reads as text: markdown's marks go.
+const plainText = (md) => md.replace(/[*_`#>~]+/g, "").replace(/\[([^\]]*)\]\([^)]*\)/g, "$1");
+
+// The newer of the thread's own change and its newest message (ISO strings in UTC compare as text).
+function lastActivity(thread) {
+  const last = triage.activity.get(thread.id)?.last_at;
+  return last && last > thread.updated_at ? last : thread.updated_at;
 }
 
 function treeItem(thread) {
@@ -117,14 +183,22 @@ function treeItem(thread) {
   const button = document.createElement("button");
   button.className = `thread-link type-${thread.thread_type}`;
   button.dataset.id = thread.id;
+  button.title = thread.title;
   if (thread.id === state.currentId) button.setAttribute("aria-current", "page");
-  const title = document.createElement("span");
-  title.className = "thread-name";
-  title.textContent = thread.title;
-  const badge = document.createElement("span");
-  badge.className = `badge status-${thread.status}`;
-  badge.textContent = thread.thread_type === "main" ? "main" : thread.status;
-  button.append(title, badge);
+  const a = triage.activity.get(thread.id);
+  const count = triage.unread(thread.id);
+  const run = triage.runStatus.get(thread.id);
+  const status = thread.thread_type === "main" ? "main" : thread.status !== "active" ? thread.status : null;
+  button.append(
+    el("span", { className: "thread-line" },
+      el("span", { className: "thread-name", text: thread.title }),
+      a?.last_at && el("time", { className: "thread-time", dateTime: a.last_at, text: triage.shortTime(a.last_at) })),
+    el("span", { className: "thread-line" },
+      el("span", { className: "thread-preview", text: a?.preview ? `${a.last_role === "user" ? "You: " : ""}${plainText(a.preview)}` : "" }),
+      run && el("span", { className: `badge run-${run}`, text: run.replace("_", " ") }),
+      status && el("span", { className: `badge status-${status}`, text: status }),
+      count > 0 && el("span", { className: "unread", text: String(count), ariaLabel: `${count} unread` })),
+  );
   li.append(button);
   const children = childrenOf(thread.id);
   if (children.length) {
@@ -133,6 +207,17 @@ function treeItem(thread) {
     li.append(ul);
   }
   return li;
+}
+
+let activityLoading = null;
+/** Reloads the triage figures (counts, previews) and redraws the tree; one read at a time. */
+function refreshActivity() {
+  activityLoading ??= triage
+    .loadActivity()
+    .then(renderTree)
+    .catch((error) => console.warn("threads://activity failed", error))
+    .finally(() => (activityLoading = null));
+  return activityLoading;
 }
 
 function renderTree() {
@@ -157,7 +242,11 @@ function setDrawer(open) {
   $("scrim").hidden = !open;
   $("menu").setAttribute("aria-expanded", String(open));
 }
-$("menu").addEventListener("click", () => setDrawer(!document.body.classList.contains("drawer-open")));
+$("menu").addEventListener("click", () => {
+  const open = !document.body.classList.contains("drawer-open");
+  setDrawer(open);
+  if (open) refreshActivity();
+});
 $("scrim").addEventListener("click", () => setDrawer(false));
 
 // ---------- one thread ----------
@@ -165,6 +254,7 @@ $("scrim").addEventListener("click", () => setDrawer(false));
 async function selectThread(id) {
   const thread = state.threads.get(id) ?? (await client.callTool("get_thread", { thread_id: id }));
   const switched = state.currentId !== thread.id;
+  if (switched) triage.leave(state.currentId);
   state.currentId = thread.id;
   state.threads.set(thread.id, thread);
   if (switched) threadChanged(thread.id);
@@ -188,10 +278,16 @@ function renderHeader(thread) {
 }
 
 document.addEventListener("visibilitychange", () => {
-  if (document.visibilityState === "visible" && state.currentId && !$("app").hidden) {
+  if (document.visibilityState === "visible" && state.currentId && !$("app").hidden && isReachable()) {
     refreshMessages().catch((e) => reportError(e, "refresh"));
     if (!isLive()) listen({ onThread: refreshMessages, onTree: loadTree });
   }
+});
+
+// A link to another thread (#thread=...), e.g. from a notification or a message.
+addEventListener("hashchange", () => {
+  const wanted = new URLSearchParams(location.hash.slice(1)).get("thread");
+  if (wanted && wanted !== state.currentId && !$("app").hidden) selectThread(wanted).catch((e) => reportError(e, "open the thread"));
 });
 
 // ---------- create and archive ----------
@@ -262,5 +358,19 @@ $("archive").addEventListener("click", async () => {
     reportError(error, "archive the thread");
   }
 });
+
+// ---------- service worker ----------
+
+if ("serviceWorker" in navigator) {
+  addEventListener("load", () => {
+    navigator.serviceWorker
+      .register("/static/sw.js", { scope: "/", updateViaCache: "none" })
+      .catch((error) => console.warn("no service worker", error));
+  });
+  navigator.serviceWorker.addEventListener("message", ({ data }) => {
+    if (data?.type === "updated") showStatus("A new version of the page is ready: reload to use it.");
+    if (data?.type === "open-thread" && data.threadId) selectThread(data.threadId).catch((e) => reportError(e, "open the thread"));
+  });
+}
 
 start();

@@ -6,6 +6,7 @@
 import { Marked } from "/static/vendor/marked.js";
 import DOMPurify from "/static/vendor/purify.js";
 import hljs from "/static/vendor/highlight.js";
+import { copyButton } from "./shared.js";
 
 const marked = new Marked({ gfm: true, breaks: true });
 
@@ -28,5 +29,6 @@ export function renderMarkdown(element, source) {
     const language = [...code.classList].find((c) => c.startsWith("language-"))?.slice(9);
     if (language && !hljs.getLanguage(language)) code.classList.remove(`language-${language}`);
     hljs.highlightElement(code);
+    code.parentElement.append(copyButton(() => code.textContent, "Copy code"));
   }
 }

@@ -7,6 +7,8 @@
 // stream that ends with the answer. `subscriptions/listen` is a request whose SSE response
 // stays open and carries change notifications: that is how the page gets live updates.
 
+import { createParser } from "/static/vendor/eventsource-parser.js";
+
 export const PROTOCOL_VERSION = "2026-07-28";
 const CLIENT_INFO = { name: "mainloop-web", version: "0.1.0" };
 // Methods whose named parameter is mirrored in the Mcp-Name header (the server checks it).
@@ -29,26 +31,17 @@ function headerValue(value) {
   return `=?base64?${btoa(String.fromCharCode(...bytes))}?=`;
 }
 
-// Parses an SSE byte stream into the JSON of each `data:` event.
+// The JSON of each `data:` event of an SSE byte stream (eventsource-parser does the framing).
 async function* sseMessages(body) {
   const reader = body.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = "";
+  const ready = [];
+  const parser = createParser({ onEvent: (event) => event.data && ready.push(JSON.parse(event.data)) });
   try {
     for (;;) {
       const { value, done } = await reader.read();
       if (done) return;
-      buffer += value.replace(/\r\n/g, "\n");
-      let end;
-      while ((end = buffer.indexOf("\n\n")) >= 0) {
-        const block = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        const data = block
-          .split("\n")
-          .filter((line) => line.startsWith("data:"))
-          .map((line) => line.slice(5).replace(/^ /, ""))
-          .join("\n");
-        if (data) yield JSON.parse(data);
-      }
+      parser.feed(value);
+      while (ready.length) yield ready.shift();
     }
   } finally {
     reader.releaseLock();
@@ -63,7 +56,7 @@ export class McpClient {
     this.nextId = 1;
   }
 
-  async #post(method, params, { signal, progressToken } = {}) {
+  async #post(method, params, { signal, progressToken, meta } = {}) {
     const id = `${method}-${this.nextId++}`;
     const headers = {
       "Content-Type": "application/json",
@@ -86,6 +79,7 @@ export class McpClient {
           "io.modelcontextprotocol/clientCapabilities": {},
           "io.modelcontextprotocol/clientInfo": CLIENT_INFO,
           ...(progressToken != null && { progressToken }),
+          ...meta,
         },
       },
     };
@@ -170,12 +164,14 @@ export class McpClient {
   }
 
   /**
-   * Opens a `subscriptions/listen` stream and calls onEvent({method, uri}) for every change
-   * notification until the stream ends or `signal` aborts. onReady runs once the server has
-   * acknowledged (from then on nothing is missed, so that is the moment to refetch).
+   * Opens a `subscriptions/listen` stream and calls onEvent({method, uri, meta}) for every change
+   * notification until the stream ends or `signal` aborts. onReady(meta) runs once the server has
+   * acknowledged (from then on nothing is missed). `meta` carries the hub's sequence number
+   * ("io.mainloop/seq"); pass the last one seen as `since` and the hub first replays every later change.
    */
-  async listen(filter, { onEvent, onReady, signal }) {
-    const { response } = await this.#post("subscriptions/listen", { notifications: filter }, { signal });
+  async listen(filter, { onEvent, onReady, signal, since }) {
+    const meta = since != null ? { "io.mainloop/since": since } : {};
+    const { response } = await this.#post("subscriptions/listen", { notifications: filter }, { signal, meta });
     const type = response.headers.get("content-type") || "";
     if (!type.startsWith("text/event-stream")) {
       const message = type.startsWith("application/json") ? await response.json() : {};
@@ -183,8 +179,9 @@ export class McpClient {
       throw new McpError(`subscriptions/listen was not answered with a stream (HTTP ${response.status})`);
     }
     for await (const message of sseMessages(response.body)) {
-      if (message.method === "notifications/subscriptions/acknowledged") onReady?.();
-      else if (message.method) onEvent({ method: message.method, uri: message.params?.uri });
+      const meta = message.params?._meta || {};
+      if (message.method === "notifications/subscriptions/acknowledged") onReady?.(meta);
+      else if (message.method) onEvent({ method: message.method, uri: message.params?.uri, meta });
       else if ("result" in message || "error" in message) return; // graceful end of the stream
     }
   }

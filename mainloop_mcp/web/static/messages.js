@@ -1,6 +1,7 @@
 // The open thread's messages: rendering (markdown when its libraries load), paging, live refresh, posting.
 
-import { $, client, reportError, state } from "./shared.js";
+import { $, client, copyButton, reportError, state } from "./shared.js";
+import * as snapshot from "./snapshot.js";
 
 const PAGE_SIZE = 50;
 // Markdown rendering is an enhancement: without its libraries the page shows plain text.
@@ -9,16 +10,48 @@ const markdown = import("./markdown.js").catch((error) => {
   return null;
 });
 
-/** Replaces the list with the newest page of `threadId`; false if another thread was opened meanwhile. */
+/**
+ * Replaces the list with the newest page of `threadId`; false if another thread was opened meanwhile.
+ * The list is cleared at once (never the previous thread's messages); the page saved last time shows
+ * until the hub answers, and stays, marked as saved, when it can't be reached.
+ */
 export async function showMessages(threadId) {
-  state.messages.clear();
-  $("message-list").replaceChildren();
-  const page = await client.callTool("read_messages", { thread_id: threadId, limit: PAGE_SIZE });
+  resetList();
+  const saved = snapshot.loadThread(threadId);
+  if (saved) {
+    await drawPage(threadId, saved.messages, saved.olderCursor, true);
+    performance.mark("mainloop:saved-visible"); // read by bench/web_first_load.py
+  }
+  else $("message-list").classList.add("skeleton-rows");
+  let page;
+  try {
+    page = await client.callTool("read_messages", { thread_id: threadId, limit: PAGE_SIZE });
+  } finally {
+    if (state.currentId === threadId) $("message-list").classList.remove("skeleton-rows");
+  }
   if (state.currentId !== threadId) return false;
-  state.olderCursor = page.next_cursor;
-  await addMessages(page.messages, "bottom");
-  scrollToBottom();
+  if (saved) resetList();
+  await drawPage(threadId, page.messages, page.next_cursor, false);
+  snapshot.saveThread(threadId, page.messages, page.next_cursor);
   return true;
+}
+
+function resetList() {
+  hidePill();
+  state.messages.clear();
+  state.olderCursor = null;
+  $("older").hidden = true;
+  $("message-list").replaceChildren();
+  $("message-list").classList.toggle("stale", false);
+}
+
+async function drawPage(threadId, messages, olderCursor, stale) {
+  state.olderCursor = olderCursor;
+  await addMessages(messages, "bottom");
+  if (state.currentId !== threadId) return;
+  $("message-list").classList.toggle("stale", stale);
+  listHooks.afterDraw();
+  scrollToBottom();
 }
 
 function formatTime(iso) {
@@ -52,22 +85,29 @@ export async function messageItem(message) {
   const body = document.createElement("div");
   body.className = "msg-body";
   await renderRich(body, message.content);
+  head.append(copyButton(() => message.content, "Copy message"));
   li.append(head, body);
   return li;
 }
 
 /** Adds messages not shown yet, keeping the list oldest-first; `where` says which end they belong to. */
 export async function addMessages(messages, where) {
+  const threadId = state.currentId;
   const fresh = messages.filter((m) => !state.messages.has(m.id));
   fresh.sort((a, b) => a.created_at.localeCompare(b.created_at) || a.id.localeCompare(b.id));
-  for (const m of fresh) state.messages.set(m.id, m);
   const items = await Promise.all(fresh.map(messageItem));
-  const waiting = $("message-list").querySelector(".msg.pending"); // a question to the agent stays last
+  if (state.currentId !== threadId) return; // another thread opened while these rendered
+  const unseen = fresh.filter((m) => !state.messages.has(m.id)); // a concurrent call may have added some
+  for (const m of unseen) state.messages.set(m.id, m);
+  const keep = new Set(unseen.map((m) => m.id));
+  items.splice(0, items.length, ...items.filter((li) => keep.has(li.dataset.id)));
+  const waiting = $("message-list").querySelector(".msg.pending, .msg.queued"); // questions and queued posts stay last
   if (where === "top") $("message-list").prepend(...items);
   else if (waiting) waiting.before(...items);
   else $("message-list").append(...items);
   $("empty").hidden = state.messages.size > 0;
   $("older").hidden = !state.olderCursor;
+  return unseen.length;
 }
 
 function nearBottom() {
@@ -77,7 +117,22 @@ function nearBottom() {
 export function scrollToBottom() {
   const box = $("messages");
   box.scrollTop = box.scrollHeight;
+  hidePill();
 }
+
+// ---------- the "new messages" pill: new messages arrived while the reader was scrolled up ----------
+
+let pillCount = 0;
+function showPill(added) {
+  pillCount += added;
+  $("new-pill").textContent = `↓ ${pillCount} new message${pillCount === 1 ? "" : "s"}`;
+  $("new-pill").hidden = false;
+}
+function hidePill() {
+  pillCount = 0;
+  $("new-pill").hidden = true;
+}
+$("new-pill").addEventListener("click", scrollToBottom);
 
 $("older").addEventListener("click", async () => {
   const id = state.currentId;
@@ -106,88 +161,32 @@ export async function refreshMessages() {
     do {
       refreshAgain = false;
       const id = state.currentId;
-      const stick = nearBottom();
       const page = await client.callTool("read_messages", { thread_id: id, limit: PAGE_SIZE });
       if (state.currentId !== id) continue;
-      await addMessages(page.messages, "bottom");
+      const stick = nearBottom();
+      const added = await addMessages(page.messages, "bottom");
+      snapshot.saveThread(id, page.messages, page.next_cursor);
       if (stick) scrollToBottom();
+      else if (added) showPill(added);
     } while (refreshAgain);
   })().finally(() => (refreshing = null));
   return refreshing;
 }
 
-// ---------- posting ----------
-
-// A failed post keeps its idempotency key, so retrying the same text cannot post it twice.
-let pendingPost = null; // {threadId, content, key}
-
 /** agents.js sets `composer.ask` when the hub offers `chat`: {active(): bool, send(threadId, content)}. */
 export const composer = { ask: null };
+/** composer.js sets `afterDraw`: what to add once a thread's list is drawn (its queued posts). */
+export const listHooks = { afterDraw: () => {} };
 
-function newKey() {
-  const bytes = crypto.getRandomValues(new Uint8Array(16)); // randomUUID needs a secure context
-  return `web-${[...bytes].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
-}
-
-async function send() {
-  const input = $("input");
-  const content = input.value;
-  if (!content.trim()) return;
-  const threadId = state.currentId;
-  if (composer.ask?.active()) {
-    $("send").disabled = true;
-    input.value = "";
-    autoGrow();
-    try {
-      // The text goes back into the box if the hub refused it before storing anything.
-      if (!(await composer.ask.send(threadId, content)) && !input.value) {
-        input.value = content;
-        autoGrow();
-      }
-    } finally {
-      $("send").disabled = false;
-    }
-    return;
-  }
-  if (pendingPost?.content !== content || pendingPost.threadId !== threadId) {
-    pendingPost = { threadId, content, key: newKey() };
-  }
-  $("send").disabled = true;
-  try {
-    const message = await client.callTool("post_message", {
-      thread_id: threadId,
-      content,
-      idempotency_key: pendingPost.key,
-    });
-    pendingPost = null;
-    input.value = "";
-    autoGrow();
-    if (state.currentId === threadId) {
-      await addMessages([message], "bottom");
-      scrollToBottom();
-    }
-  } catch (error) {
-    reportError(error, "send");
-  } finally {
-    $("send").disabled = false;
-  }
-}
-
-$("composer").addEventListener("submit", (event) => {
-  event.preventDefault();
-  send();
-});
-$("input").addEventListener("keydown", (event) => {
-  const touch = matchMedia("(pointer: coarse)").matches;
-  if (event.key === "Enter" && !event.shiftKey && !event.isComposing && (!touch || event.ctrlKey || event.metaKey)) {
-    event.preventDefault();
-    send();
-  }
-});
-function autoGrow() {
-  const input = $("input");
-  input.style.height = "auto";
-  input.style.height = `${Math.min(input.scrollHeight, 160)}px`;
-}
-$("input").addEventListener("input", autoGrow);
-
+// The keyboard opening shrinks the list (interactive-widget=resizes-content): stay at the bottom if
+// that is where the reader was.
+let pinned = true;
+$("messages").addEventListener(
+  "scroll",
+  () => {
+    pinned = nearBottom();
+    if (pinned && pillCount) hidePill();
+  },
+  { passive: true },
+);
+new ResizeObserver(() => pinned && scrollToBottom()).observe($("messages"));

@@ -1,5 +1,6 @@
 // What every part of the page shares: the MCP client, the page state, status and error reporting.
 
+import { isNetworkError, networkFailed } from "./connection.js";
 import { AuthError, McpClient } from "./mcp.js";
 
 export const TOKEN_KEY = "mainloop.token";
@@ -51,6 +52,31 @@ export function reportError(error, doing) {
     authFailed(error);
     return;
   }
+  if (isNetworkError(error)) {
+    networkFailed();
+    showStatus(`Offline: couldn't ${doing}. The hub can't be reached; queued posts go out when it is back.`, true);
+    return;
+  }
   console.error(doing, error);
   showStatus(`Couldn't ${doing}: ${error.message}`, true);
 }
+
+/** A small button that copies `text()` to the clipboard and says so. */
+export function copyButton(text, label = "Copy") {
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "copy";
+  button.textContent = "Copy";
+  button.setAttribute("aria-label", label);
+  button.addEventListener("click", async () => {
+    try {
+      await navigator.clipboard.writeText(text());
+      button.textContent = "Copied";
+    } catch {
+      button.textContent = "Can't copy";
+    }
+    setTimeout(() => (button.textContent = "Copy"), 1500);
+  });
+  return button;
+}
+

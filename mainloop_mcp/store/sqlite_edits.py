@@ -1,0 +1,104 @@
+"""The SQLite side of EditStore: rename, move, unarchive threads; redact and supersede messages.
+
+A mixin of SqliteStore (same file, same lock). Content updates reach the FTS index through the
+messages_fts_update trigger, so a redacted message can no longer be found by its old words.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, TypeVar
+
+from mainloop_mcp.errors import NotFound
+from mainloop_mcp.model import Message, NewMessage, Thread, ThreadStatus
+from mainloop_mcp.store.base import check_move, check_supersede, check_unarchive, tombstone, valid_title
+from mainloop_mcp.store.rows import message_from_row
+from mainloop_mcp.store.timestamps import from_micros
+
+T = TypeVar("T")
+
+
+class SqliteEdits:
+    _conn: sqlite3.Connection
+
+    if TYPE_CHECKING:
+
+        async def _run(self, fn: Callable[[], T]) -> T: ...
+
+        def _tx(self) -> AbstractContextManager[sqlite3.Connection]: ...
+
+        def _now(self) -> int: ...
+
+        def _get_thread(self, thread_id: str) -> Thread: ...
+
+        def _update_now(self, thread_id: str, assignment: str, value: str) -> Thread: ...
+
+        def _insert(self, c: sqlite3.Connection, batch: list[NewMessage]) -> list[Message | str]: ...
+
+    async def rename_thread(self, thread_id: str, title: str) -> Thread:
+        checked = valid_title(title)
+        return await self._run(lambda: self._update_now(thread_id, "title = ?", checked))
+
+    async def move_thread(self, thread_id: str, parent_id: str) -> Thread:
+        def move() -> Thread:
+            check_move(self._get_thread(thread_id), self._get_thread(parent_id))
+            return self._update_now(thread_id, "parent_id = ?", parent_id)
+
+        return await self._run(move)
+
+    async def unarchive_thread(self, thread_id: str) -> Thread:
+        def unarchive() -> Thread:
+            thread = self._get_thread(thread_id)
+            check_unarchive(thread, self._get_thread(thread.parent_id) if thread.parent_id else None)
+            return self._update_now(thread_id, "status = ?", ThreadStatus.ACTIVE.value)
+
+        return await self._run(unarchive)
+
+    def _drop_covering_summaries(self, c: sqlite3.Connection, message_id: str) -> None:
+        """Summaries quoting an edited message go; the pyramid rebuilds them from what stands now."""
+        c.execute(
+            "DELETE FROM summaries WHERE EXISTS (SELECT 1 FROM messages m WHERE m.id = ?"
+            " AND summaries.thread_id = m.thread_id AND summaries.period_start <= m.created_at"
+            " AND summaries.period_end > m.created_at)",
+            (message_id,),
+        )
+
+    def _message(self, message_id: str) -> Message:
+        row = self._conn.execute("SELECT * FROM messages WHERE id = ?", (message_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"no message with id {message_id!r}; read_messages or search show message ids")
+        return message_from_row(row)
+
+    async def get_message(self, message_id: str) -> Message:
+        return await self._run(lambda: self._message(message_id))
+
+    async def redact_message(self, message_id: str, by: str) -> Message:
+        def redact() -> Message:
+            with self._tx() as c:
+                m = self._message(message_id)
+                if m.metadata.get("redacted"):
+                    return m
+                content, note = tombstone(by, from_micros(self._now()))
+                metadata = json.dumps({**m.metadata, **note})
+                c.execute("UPDATE messages SET content = ?, metadata = ? WHERE id = ?", (content, metadata, m.id))
+                self._drop_covering_summaries(c, m.id)
+                return self._message(m.id)
+
+        return await self._run(redact)
+
+    async def supersede_message(self, message_id: str, correction: NewMessage) -> Message:
+        def supersede() -> Message:
+            with self._tx() as c:
+                original = self._message(message_id)
+                check_supersede(original, correction)
+                outcome = self._insert(c, [correction])[0]
+                new = outcome if isinstance(outcome, Message) else self._message(outcome)
+                metadata = json.dumps({**original.metadata, "superseded_by": new.id})
+                c.execute("UPDATE messages SET metadata = ? WHERE id = ?", (metadata, original.id))
+                self._drop_covering_summaries(c, original.id)
+                return new
+
+        return await self._run(supersede)
