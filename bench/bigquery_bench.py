@@ -36,6 +36,7 @@ from mainloop_mcp.model import (
     ThreadFilter,
     ThreadType,
 )
+from mainloop_mcp.search.query import parse
 from mainloop_mcp.store import open_store
 from mainloop_mcp.store.bigquery import BigQueryStore
 from mainloop_mcp.store.transfer import copy_store, side_of, tally
@@ -123,7 +124,7 @@ async def main(messages: int) -> None:
             "search_text (like path), 2 terms",
             counter,
             10,
-            lambda i: store.search_text(["kubernetes", "lorem"], limit=20),
+            lambda i: store.search_text(parse("kubernetes lorem"), limit=20),
         )
         await bench_memory(store, counter, project, base)
         await bench_runs(store, counter, project)

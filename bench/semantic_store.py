@@ -87,11 +87,11 @@ async def main() -> None:
         print(f"backfill   {args.messages:,} messages stored + embedded in {time.perf_counter() - t0:.1f} s")
         pyr = Pyramid(memory_store(store), zone("UTC"))
         for mode in (SearchMode.TEXT, SearchMode.MEANING, SearchMode.AUTO):
-            await search(pyr, questions[0], index, mode, limit=10, match_any=True)  # loads the vectors once
+            await search(pyr, questions[0], index, mode, limit=10)  # loads the vectors once
             ms = []
             for q in questions:
                 t0 = time.perf_counter()
-                await search(pyr, q, index, mode, limit=10, match_any=True)
+                await search(pyr, q, index, mode, limit=10)
                 ms.append((time.perf_counter() - t0) * 1000)
             print(f"query      {mode.value:<8} at {args.messages:,}: {pcts(ms)}")
         print(f"memory     RSS +{rss_mb() - rss0:.0f} MB (static embedder + {args.messages:,} vectors held)")

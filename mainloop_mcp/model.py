@@ -294,13 +294,39 @@ class Summary(NewSummary):
 
 
 class SearchHit(BaseModel):
-    """One full-text match: a message or a summary, with where it sits in time."""
+    """One full-text match: a message, a summary or a thread (by title or standing context)."""
 
-    kind: str = Field(description="message or summary")
+    kind: str = Field(description="message, summary or thread")
     id: str
     thread_id: str
     granularity: Granularity
     period_start: datetime
     period_end: datetime
-    snippet: str
+    snippet: str = Field(description="Matched words in [brackets]; a backend may leave it to the search layer")
     score: float = Field(description="BM25 relevance; higher is better")
+    thread_title: str = ""
+    text: str = Field(default="", description="The matched text (clipped), for re-ranking; not shown")
+
+
+class QueryTerm(BaseModel):
+    """One term of a parsed query: a word, a compound token (`a.b`, `x@y.z`) or a quoted phrase."""
+
+    model_config = ConfigDict(frozen=True)
+
+    text: str
+    prefix: bool = False
+
+
+class TextQuery(BaseModel):
+    """What to look for: `should` terms rank (any may match), `must` terms are required, `must_not`
+    terms exclude. Built by mainloop_mcp.search.query from any text; backends render it safely."""
+
+    model_config = ConfigDict(frozen=True)
+
+    should: tuple[QueryTerm, ...] = ()
+    must: tuple[QueryTerm, ...] = ()
+    must_not: tuple[QueryTerm, ...] = ()
+
+    @property
+    def positive(self) -> tuple[QueryTerm, ...]:
+        return self.must + self.should

@@ -7,14 +7,15 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
 from mainloop_mcp.errors import InvalidInput, MainloopError
-from mainloop_mcp.model import NewMessage, NewThread, ThreadType
+from mainloop_mcp.model import NewMessage, NewThread, SearchHit, ThreadType
 from mainloop_mcp.store import open_store
 from mainloop_mcp.store.bigquery import BigQueryStore
-from mainloop_mcp.store.bigquery_search import search_index_ddl, search_sql, snippet
+from mainloop_mcp.store.bigquery_search import search_index_ddl, search_sql, search_text, snippet
 from tests.bq_emulator import Emulator
 from tests.conftest import FakeClock
 
@@ -29,6 +30,11 @@ async def bq_store(clock: FakeClock) -> AsyncIterator[BigQueryStore]:
         yield store
     finally:
         await store.close()
+
+
+async def find(store: BigQueryStore, terms: list[str], **filters: Any) -> list[SearchHit]:
+    """The term-list search under the store's TextQuery adapter (bigquery_query.py)."""
+    return await search_text(store.bq, terms, **filters)
 
 
 async def fill(store: BigQueryStore, clock: FakeClock) -> tuple[str, str]:
@@ -49,13 +55,13 @@ async def fill(store: BigQueryStore, clock: FakeClock) -> tuple[str, str]:
 
 async def test_all_terms_must_match_and_case_is_ignored(bq_store: BigQueryStore, clock: FakeClock) -> None:
     await fill(bq_store, clock)
-    hits = await bq_store.search_text(["KUBERNETES", "deploy"])
+    hits = await find(bq_store, ["KUBERNETES", "deploy"])
     assert [h.snippet for h in hits] == ["[Deploy] mainloop on [Kubernetes] with kustomize"]
 
 
 async def test_score_counts_terms_held_then_repeats_then_newest(bq_store: BigQueryStore, clock: FakeClock) -> None:
     await fill(bq_store, clock)
-    hits = await bq_store.search_text(["kubernetes", "agents"], match_any=True)
+    hits = await find(bq_store, ["kubernetes", "agents"], match_any=True)
     assert [(h.snippet, h.score) for h in hits] == [
         ("[kubernetes] jobs run the [agents]", 1.0),  # 1/2 + 1/2
         ("nothing to see (kube is not [kubernetes])", 0.5),
@@ -64,7 +70,7 @@ async def test_score_counts_terms_held_then_repeats_then_newest(bq_store: BigQue
     ]
     thread = (await bq_store.create_thread(NewThread(thread_type=ThreadType.PROJECT, title="c"))).id
     await bq_store.post_message(NewMessage(thread_id=thread, content="agents agents agents", created_at=clock.now))
-    repeated = await bq_store.search_text(["agents"])
+    repeated = await find(bq_store, ["agents"])
     assert [h.score for h in repeated] == [0.75, 0.5]  # 3/4 beats the newer single mention
 
 
@@ -72,32 +78,28 @@ async def test_whole_words_only_and_punctuation_separates_words_as_in_fts5(
     bq_store: BigQueryStore, clock: FakeClock
 ) -> None:
     await fill(bq_store, clock)
-    assert [h.snippet for h in await bq_store.search_text(["kube"])] == ["nothing to see ([kube] is not kubernetes)"]
-    assert [h.snippet for h in await bq_store.search_text(["a.b"])] == ["[a.b] literal dots and 100% signs"]
-    assert [h.snippet for h in await bq_store.search_text(["A*B"])] == ["[a.b] literal dots and 100% signs"]
-    assert await bq_store.search_text(["b.a"]) == [] and await bq_store.search_text(["*", "%"]) == []
+    assert [h.snippet for h in await find(bq_store, ["kube"])] == ["nothing to see ([kube] is not kubernetes)"]
+    assert [h.snippet for h in await find(bq_store, ["a.b"])] == ["[a.b] literal dots and 100% signs"]
+    assert [h.snippet for h in await find(bq_store, ["A*B"])] == ["[a.b] literal dots and 100% signs"]
+    assert await find(bq_store, ["b.a"]) == [] and await find(bq_store, ["*", "%"]) == []
 
 
 async def test_words_outside_ascii_match_whole(bq_store: BigQueryStore, clock: FakeClock) -> None:
     t = (await bq_store.create_thread(NewThread(thread_type=ThreadType.PROJECT, title="u"))).id
     for text in ("Café au lait, CAFÉ noir", "Die Straße ist nass", "東京 is far"):
         await bq_store.post_message(NewMessage(thread_id=t, content=text))
-    assert [(h.snippet, h.score) for h in await bq_store.search_text(["café"])] == [
-        ("[Café] au lait, [CAFÉ] noir", 2 / 3)
-    ]
-    assert await bq_store.search_text(["stra"]) == []  # RE2's ASCII-only \b would have matched inside Straße
-    assert [h.snippet for h in await bq_store.search_text(["straße"])] == ["Die [Straße] ist nass"]
-    assert [h.snippet for h in await bq_store.search_text(["東京"])] == ["[東京] is far"]
+    assert [(h.snippet, h.score) for h in await find(bq_store, ["café"])] == [("[Café] au lait, [CAFÉ] noir", 2 / 3)]
+    assert await find(bq_store, ["stra"]) == []  # RE2's ASCII-only \b would have matched inside Straße
+    assert [h.snippet for h in await find(bq_store, ["straße"])] == ["Die [Straße] ist nass"]
+    assert [h.snippet for h in await find(bq_store, ["東京"])] == ["[東京] is far"]
 
 
 async def test_thread_and_time_filters(bq_store: BigQueryStore, clock: FakeClock) -> None:
     a, b = await fill(bq_store, clock)
-    only_b = await bq_store.search_text(["kubernetes"], thread_ids=[b])
+    only_b = await find(bq_store, ["kubernetes"], thread_ids=[b])
     assert {h.thread_id for h in only_b} == {b} and len(only_b) == 2
     start = clock.now - timedelta(hours=5)
-    first_two_hours = await bq_store.search_text(
-        ["kubernetes"], since=start, until=start + timedelta(hours=2, minutes=30)
-    )
+    first_two_hours = await find(bq_store, ["kubernetes"], since=start, until=start + timedelta(hours=2, minutes=30))
     assert {h.thread_id for h in first_two_hours} == {a} and len(first_two_hours) == 2
 
 
@@ -109,7 +111,7 @@ def test_snippet_keeps_sixteen_words_around_the_first_match() -> None:
 
 async def test_empty_terms_are_refused(bq_store: BigQueryStore) -> None:
     with pytest.raises(InvalidInput, match="at least one search term"):
-        await bq_store.search_text([" "])
+        await find(bq_store, [" "])
 
 
 async def test_search_function_sql_is_refused_by_the_emulator(bq_store: BigQueryStore) -> None:

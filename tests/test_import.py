@@ -15,6 +15,7 @@ from mainloop_mcp.importers import runner
 from mainloop_mcp.importers.progress import Progress
 from mainloop_mcp.importers.runner import ImportReport, source_items, write_threads
 from mainloop_mcp.model import Granularity, NewMessage, NewSummary, NewThread, ThreadType
+from mainloop_mcp.search.query import parse
 from mainloop_mcp.store.imports import ImportCounts, ImportedThread
 from mainloop_mcp.store.sqlite import SqliteStore
 
@@ -205,6 +206,6 @@ async def test_bulk_import_marks_summaries_stale_and_indexes_for_search(tmp_path
     await write_threads(store, source_items("jsonl", [late], report.tally), Progress(enabled=False), ImportReport())
     (stale,) = await store.get_summaries(imported, Granularity.DAY, day, datetime(2024, 4, 3, tzinfo=UTC))
     assert stale.stale
-    hits = await store.search_text(["PTFE"])
+    hits = await store.search_text(parse("PTFE"))
     assert len(hits) == 2 and imported in {h.thread_id for h in hits}  # the drip-irrigation task says PTFE too
     await store.close()

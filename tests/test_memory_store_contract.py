@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from mainloop_mcp.errors import InvalidInput, NotFound
-from mainloop_mcp.model import Granularity, NewMessage, NewSummary, NewThread, ThreadType
+from mainloop_mcp.model import Granularity, NewMessage, NewSummary, NewThread, Role, ThreadType
+from mainloop_mcp.search.query import parse
 from mainloop_mcp.store import Store
 from mainloop_mcp.store.base import MemoryStore, memory_store
 
@@ -131,39 +132,63 @@ async def test_search_finds_messages_and_summaries_best_first(mem: MemoryStore) 
     await post(mem, t, "Bought seeds for the pump house garden.", DAY + timedelta(hours=2))
     await post(mem, t, "Nothing relevant here.", DAY + timedelta(hours=3))
     await mem.put_summaries([summary(t, "The irrigation pump was repaired.", count=3)])
-    hits = await mem.search_text(["pump"])
+    hits = await mem.search_text(parse("pump"))
     assert {h.kind for h in hits} == {"message", "summary"}
     assert len(hits) == 3
     assert hits == sorted(hits, key=lambda h: -h.score)
+    assert {h.thread_title for h in hits} == {"Garden"}
     messages = [h for h in hits if h.kind == "message"]
-    assert "[pump]" in messages[0].snippet.lower() and "seal" in messages[0].snippet
-    both = await mem.search_text(["irrigation", "seal"])
+    assert "Pump pump" in messages[0].text
+    both = await mem.search_text(parse("+irrigation +seal"))
     assert [h.kind for h in both] == ["message"]
-    either = await mem.search_text(["seal", "repaired"], match_any=True)
+    either = await mem.search_text(parse("seal repaired"))  # any word ranks
     assert {h.kind for h in either} == {"message", "summary"}
+    assert [h.kind for h in await mem.search_text(parse("pump -seal -repaired"))] == ["message"]
+    phrase = await mem.search_text(parse('"pump house"'))
+    assert [h.text for h in phrase] == ["Bought seeds for the pump house garden."]
+
+
+async def test_search_leaves_synced_summary_copies_to_the_summary(mem: MemoryStore) -> None:
+    t = await thread(mem)
+    copy = NewMessage(
+        thread_id=t, role=Role.SUMMARY, content="Daily summary: the greenhouse heater failed", created_at=DAY
+    )
+    await mem.append_messages([copy])
+    assert await mem.search_text(parse("greenhouse heater")) == []
+
+
+async def test_search_threads_by_title_and_standing_context(mem: MemoryStore) -> None:
+    kitchen = await thread(mem, "Kitchen renovation")
+    await thread(mem, "Garden")
+    await mem.update_thread_context(kitchen, "Budget 12k; tiles from Porto")
+    hits = await mem.search_threads(parse("+kitchen +renovation"))
+    assert [(h.kind, h.id, h.thread_title) for h in hits] == [("thread", kitchen, "Kitchen renovation")]
+    assert "[" in hits[0].snippet
+    assert [h.id for h in await mem.search_threads(parse("porto tiles"))] == [kitchen]
+    assert await mem.search_threads(parse("+kitchen +garden")) == []
 
 
 async def test_search_filters_by_thread_and_time(mem: MemoryStore) -> None:
     a, b = await thread(mem, "A"), await thread(mem, "B")
     await post(mem, a, "compost turned", DAY + timedelta(hours=1))
     await post(mem, b, "compost bought", DAY + timedelta(days=3))
-    assert {h.thread_id for h in await mem.search_text(["compost"], thread_ids=[b])} == {b}
-    late = await mem.search_text(["compost"], since=DAY + timedelta(days=1))
+    assert {h.thread_id for h in await mem.search_text(parse("compost"), thread_ids=[b])} == {b}
+    late = await mem.search_text(parse("compost"), since=DAY + timedelta(days=1))
     assert [h.thread_id for h in late] == [b]
-    early = await mem.search_text(["compost"], until=DAY + timedelta(days=1))
+    early = await mem.search_text(parse("compost"), until=DAY + timedelta(days=1))
     assert [h.thread_id for h in early] == [a]
 
 
 async def test_search_terms_are_words_not_query_syntax(mem: MemoryStore) -> None:
     t = await thread(mem)
     await post(mem, t, 'He said "NEAR" AND left * OR not', DAY)
-    for term in ['"', "NEAR", "AND", "*", "OR", "col:umn"]:
-        await mem.search_text([term])  # never a syntax error
-    assert len(await mem.search_text(["near"])) == 1
+    for text in ['"x', "NEAR(", "AND x", "x*", "x OR", "col:umn", "^x", 'un"balanced', "a\x00b"]:
+        await mem.search_text(parse(text))  # never a syntax error
+    assert len(await mem.search_text(parse("near"))) == 1
 
 
 async def test_search_refuses_bad_limits_and_ranges(mem: MemoryStore) -> None:
     with pytest.raises(InvalidInput, match="limit"):
-        await mem.search_text(["x"], limit=0)
+        await mem.search_text(parse("x"), limit=0)
     with pytest.raises(InvalidInput, match="must be before"):
-        await mem.search_text(["x"], since=DAY, until=DAY)
+        await mem.search_text(parse("x"), since=DAY, until=DAY)

@@ -116,11 +116,12 @@ async def test_search_modes_through_the_tool(semantic_hub: Hub, sem_client: Clie
     await semantic_hub.semantic.backfill(lambda d, t: None)
 
     by_words = await call(sem_client, "search", query="dealership Golf", mode="text")
-    assert [m["snippet"][:45] for m in by_words["matches"]] == ["I'm trading in the [Golf] at the [dealership]"]
+    (only,) = by_words["matches"]
+    assert "[Golf] at the [dealership]" in only["snippet"]
     by_meaning = await call(sem_client, "search", query="dealership Golf", mode="meaning", limit=3)
     assert len(by_meaning["matches"]) == 3 and by_meaning["matches"][0]["snippet"] == CAR
     fused = await call(sem_client, "search", query="dealership Golf", limit=3)
-    assert fused["matches"][0]["snippet"].startswith("I'm trading in the [Golf]")  # found both ways: first
+    assert fused["matches"][0]["id"] == only["id"] and "[Golf]" in fused["matches"][0]["snippet"]  # found both ways
     status = await call(sem_client, "ask_status", topic="dealership Golf", mode="meaning", max_threads=1)
     assert status["threads"][0]["thread_id"] == thread.id
 

@@ -1,8 +1,8 @@
-"""Full-text search across threads: plain words in, ranked snippets with thread and period out."""
+"""Full-text search across threads: any text in (see search/query.py), ranked hits out, each with
+its thread's title, its time, a highlighted snippet and the period to zoom into."""
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 
 from pydantic import BaseModel, Field
@@ -10,38 +10,52 @@ from pydantic import BaseModel, Field
 from mainloop_mcp.errors import InvalidInput
 from mainloop_mcp.memory.periods import Period, local_date
 from mainloop_mcp.memory.pyramid import Pyramid
-from mainloop_mcp.model import Granularity, SearchHit, ThreadFilter, ThreadType
+from mainloop_mcp.model import MAX_PAGE_SIZE, Granularity, SearchHit, TextQuery, ThreadFilter, ThreadType
+from mainloop_mcp.search.query import parse
+from mainloop_mcp.search.rerank import cap_summaries, rerank
+from mainloop_mcp.search.snippets import snippet
 
-MAX_QUERY_CHARS = 1000
-MAX_TERMS = 32
-_TERM = re.compile(r"\w+", re.UNICODE)
+CANDIDATES = 3  # candidates fetched per hit asked for, to re-rank among
+MIN_CANDIDATES = 30
+THREAD_HITS = 2
 
 
 class Match(BaseModel):
     """A search hit with the period label to zoom into."""
 
-    kind: str = Field(description="message or summary")
+    kind: str = Field(description="message, summary, or thread (its title or standing context matched)")
     id: str
     thread_id: str
+    thread_title: str
     granularity: Granularity
     period: str = Field(description="Pass to zoom or memory://{thread_id}/{period}; for a message, its day")
-    time: datetime = Field(description="The message's time, or the start of the summarised period")
+    time: datetime = Field(
+        description="The message's time, the start of the summarised period, or a thread's last activity"
+    )
     snippet: str = Field(description="Matching text; matched words are in [brackets]")
     score: float
 
 
 class SearchResult(BaseModel):
     query: str
+    searched: str = Field(description="What was looked for, and where")
     matches: list[Match]
+    hint: str | None = Field(default=None, description="When nothing matched: how to widen the search")
 
 
-def terms_of(query: str) -> list[str]:
-    if len(query) > MAX_QUERY_CHARS:
-        raise InvalidInput(f"query is {len(query)} characters; keep it under {MAX_QUERY_CHARS}")
-    terms = _TERM.findall(query.lower())[:MAX_TERMS]
-    if not terms:
-        raise InvalidInput(f"query {query!r} has no words to search for; pass one or more words, e.g. 'deploy plan'")
-    return terms
+def describe(query: TextQuery) -> str:
+    parts = []
+    if query.must:
+        parts.append("all of " + ", ".join(_quoted(t.text, t.prefix) for t in query.must))
+    if query.should:
+        parts.append("any of " + ", ".join(_quoted(t.text, t.prefix) for t in query.should))
+    if query.must_not:
+        parts.append("none of " + ", ".join(_quoted(t.text, t.prefix) for t in query.must_not))
+    return "; ".join(parts) + " (word forms match: 'graduated' finds 'graduate')"
+
+
+def _quoted(text: str, prefix: bool) -> str:
+    return f"'{text}{'*' if prefix else ''}'"
 
 
 def match_of(hit: SearchHit, pyr: Pyramid) -> Match:
@@ -51,6 +65,7 @@ def match_of(hit: SearchHit, pyr: Pyramid) -> Match:
         kind=hit.kind,
         id=hit.id,
         thread_id=hit.thread_id,
+        thread_title=hit.thread_title,
         granularity=hit.granularity,
         period=Period(first_day, granularity).label,
         time=hit.period_start,
@@ -79,6 +94,37 @@ async def thread_ids_for(pyr: Pyramid, thread_id: str | None, thread_type: Threa
         cursor = page.next_cursor
 
 
+async def ranked_hits(
+    pyr: Pyramid,
+    query: TextQuery,
+    thread_ids: list[str] | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 20,
+    summaries: bool = False,
+) -> list[SearchHit]:
+    """Messages and summaries for a parsed query, re-ranked, summaries capped unless `summaries`."""
+    fetch = min(MAX_PAGE_SIZE, max(limit * CANDIDATES, MIN_CANDIDATES))
+    hits = await pyr.store.search_text(query, thread_ids=thread_ids, since=since, until=until, limit=fetch)
+    hits = (rerank(query, hits) if summaries else cap_summaries(rerank(query, hits)))[:limit]
+    return await with_titles(
+        pyr, [h.model_copy(update={"snippet": snippet(h.text, query)}) if h.text else h for h in hits]
+    )
+
+
+async def with_titles(pyr: Pyramid, hits: list[SearchHit]) -> list[SearchHit]:
+    """Fill in thread titles a backend did not return (one lookup per thread)."""
+    titles: dict[str, str] = {}
+    out = []
+    for hit in hits:
+        if not hit.thread_title:
+            if hit.thread_id not in titles:
+                titles[hit.thread_id] = (await pyr.store.get_thread(hit.thread_id)).title
+            hit = hit.model_copy(update={"thread_title": titles[hit.thread_id]})
+        out.append(hit)
+    return out
+
+
 async def search(
     pyr: Pyramid,
     query: str,
@@ -87,12 +133,35 @@ async def search(
     since: datetime | None = None,
     until: datetime | None = None,
     limit: int = 20,
-    match_any: bool = False,
+    summaries: bool = False,
 ) -> SearchResult:
-    """All words must match (BM25 ranking) unless `match_any`."""
-    terms = terms_of(query)
+    """Any text: an OR of its meaningful words (stemmed, BM25), re-ranked; threads whose title or
+    standing context hold every word come first when no filter is given."""
+    parsed = parse(query)
     ids = await thread_ids_for(pyr, thread_id, thread_type)
-    hits = await pyr.store.search_text(
-        terms, match_any=match_any, thread_ids=ids, since=since, until=until, limit=limit
+    hits = await ranked_hits(pyr, parsed, ids, since, until, limit, summaries)
+    if ids is None and since is None and until is None:
+        strict = TextQuery(must=parsed.positive, must_not=parsed.must_not)
+        threads = await pyr.store.search_threads(strict, limit=min(THREAD_HITS, limit))
+        hits = (threads + hits)[:limit]
+    scope = _scope(thread_id, thread_type, since, until)
+    result = SearchResult(
+        query=query, searched=f"{describe(parsed)} in {scope}", matches=[match_of(h, pyr) for h in hits]
     )
-    return SearchResult(query=query, matches=[match_of(h, pyr) for h in hits])
+    if not hits:
+        result.hint = (
+            "Nothing matched. Try other or fewer words, a word's stem with * (e.g. 'migrat*'), "
+            "drop thread_id/thread_type/since/until, or call ask_status with the topic."
+        )
+    return result
+
+
+def _scope(
+    thread_id: str | None, thread_type: ThreadType | None, since: datetime | None, until: datetime | None
+) -> str:
+    where = f"thread {thread_id}" if thread_id else f"{thread_type.value} threads" if thread_type else "all threads"
+    if since:
+        where += f" since {since.isoformat()}"
+    if until:
+        where += f" until {until.isoformat()}"
+    return where

@@ -30,6 +30,7 @@ from mainloop_mcp.model import (
     RunStatus,
     SearchHit,
     Summary,
+    TextQuery,
     Thread,
     ThreadFilter,
     ThreadPage,
@@ -186,16 +187,20 @@ class SearchIndex(Protocol):
 
     async def search_text(
         self,
-        terms: list[str],
+        query: TextQuery,
         *,
-        match_any: bool = False,
         thread_ids: list[str] | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
         limit: int = 20,
     ) -> list[SearchHit]:
-        """Best matches first. `terms` are plain words (the backend quotes them); all must match
-        unless `match_any`. Messages match on created_at, summaries on period overlap."""
+        """Messages and summaries matching `query` (see TextQuery), best first, each with its thread's
+        title and its text for re-ranking. Messages match on created_at, summaries on period overlap;
+        synced copies of summaries (messages of role summary) are left to the summary they copy."""
+        ...
+
+    async def search_threads(self, query: TextQuery, limit: int = 5) -> list[SearchHit]:
+        """Active threads whose title or standing context match `query`, best first (kind "thread")."""
         ...
 
 

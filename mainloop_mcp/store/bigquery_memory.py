@@ -19,11 +19,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from mainloop_mcp.errors import NotFound
-from mainloop_mcp.model import Granularity, NewSummary, SearchHit, Summary, Thread, new_id
+from mainloop_mcp.model import Granularity, NewSummary, SearchHit, Summary, TextQuery, Thread, new_id
 from mainloop_mcp.store.base import check_time_range
 from mainloop_mcp.store.bigquery_client import BigQueryClient, array, scalar, struct_array
+from mainloop_mcp.store.bigquery_query import search_query, search_threads
 from mainloop_mcp.store.bigquery_rows import SUMMARY_COLUMNS, summary_from_row
-from mainloop_mcp.store.bigquery_search import search_text
 from mainloop_mcp.store.timestamps import from_micros, to_micros
 
 SummaryKey = tuple[str, str, int]
@@ -200,14 +200,14 @@ class BigQueryMemory:
 
     async def search_text(
         self,
-        terms: list[str],
+        query: TextQuery,
         *,
-        match_any: bool = False,
         thread_ids: list[str] | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
         limit: int = 20,
     ) -> list[SearchHit]:
-        return await search_text(
-            self.bq, terms, match_any=match_any, thread_ids=thread_ids, since=since, until=until, limit=limit
-        )
+        return await search_query(self.bq, query, thread_ids=thread_ids, since=since, until=until, limit=limit)
+
+    async def search_threads(self, query: TextQuery, limit: int = 5) -> list[SearchHit]:
+        return await search_threads(self.bq, query, limit)

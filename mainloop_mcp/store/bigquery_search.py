@@ -35,6 +35,7 @@ from mainloop_mcp.store.timestamps import from_micros, to_micros
 
 MAX_TERMS = 16
 SNIPPET_WORDS = 16
+TEXT_CHARS = 4000  # of each hit's text handed up for re-ranking
 SEARCHED_TABLES = ("messages", "summaries")
 
 
@@ -103,6 +104,7 @@ def search_sql(
         match = "TRUE"
     else:
         match = "(" + join.join(found) + ")"
+    message_where.append("role != 'summary'")  # synced copies: the summary they copy is searched, once
     if thread_ids is not None:
         message_where.append("thread_id IN UNNEST(@thread_ids)")
         summary_where.append("thread_id IN UNNEST(@thread_ids)")
@@ -200,6 +202,7 @@ async def search_text(
             period_end=from_micros(r["end_us"]),
             snippet=snippet(r["content"], words),
             score=float(r["score"]),
+            text=r["content"][:TEXT_CHARS],
         )
         for r in await bq.rows(sql, params)
     ]

@@ -10,9 +10,10 @@ import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from mainloop_mcp.model import Granularity, NewSummary, SearchHit, Summary, Thread, new_id
+from mainloop_mcp.model import Granularity, NewSummary, SearchHit, Summary, TextQuery, Thread, new_id
+from mainloop_mcp.store import sqlite_search
 from mainloop_mcp.store.base import check_limit, check_time_range
 from mainloop_mcp.store.rows import summary_from_row
 from mainloop_mcp.store.timestamps import from_micros, to_micros
@@ -60,7 +61,6 @@ MEMORY_MIGRATION = """
     END;
 """
 
-SNIPPET_TOKENS = 16
 STALE_TRIGGER = "messages_mark_summaries_stale"
 
 
@@ -94,12 +94,6 @@ def stale_marking_per_batch(c: sqlite3.Connection, after_seq: int) -> Iterator[N
         " AND m.created_at >= summaries.period_start AND m.created_at < summaries.period_end AND m.seq > ?)",
         (after_seq, after_seq),
     )
-
-
-def fts_query(terms: list[str], match_any: bool) -> str:
-    """Plain words -> an FTS5 query where every word is a quoted string (no operator injection)."""
-    quoted = ['"' + t.replace('"', '""') + '"' for t in terms]
-    return (" OR " if match_any else " ").join(quoted)
 
 
 class SqliteMemory:
@@ -200,9 +194,8 @@ class SqliteMemory:
 
     async def search_text(
         self,
-        terms: list[str],
+        query: TextQuery,
         *,
-        match_any: bool = False,
         thread_ids: list[str] | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
@@ -210,71 +203,10 @@ class SqliteMemory:
     ) -> list[SearchHit]:
         check_limit(limit)
         check_time_range(since, until)
-        match = fts_query(terms, match_any)
-        messages_sql, message_params = _filtered(
-            "SELECT 'message' AS kind, m.id, m.thread_id, 'message' AS granularity,"
-            " m.created_at AS period_start, m.created_at AS period_end,"
-            f" snippet(messages_fts, 0, '[', ']', '…', {SNIPPET_TOKENS}) AS snip, messages_fts.rank AS rank"
-            " FROM messages_fts JOIN messages m ON m.seq = messages_fts.rowid WHERE messages_fts MATCH ?"
-            " AND json_extract(m.metadata, '$.superseded_by') IS NULL",
-            [match],
-            "m",
-            ("m.created_at", "m.created_at"),
-            thread_ids,
-            since,
-            until,
-        )
-        summaries_sql, summary_params = _filtered(
-            "SELECT 'summary' AS kind, s.id, s.thread_id, s.granularity, s.period_start, s.period_end,"
-            f" snippet(summaries_fts, 0, '[', ']', '…', {SNIPPET_TOKENS}) AS snip, summaries_fts.rank AS rank"
-            " FROM summaries_fts JOIN summaries s ON s.seq = summaries_fts.rowid WHERE summaries_fts MATCH ?",
-            [match],
-            "s",
-            ("s.period_end", "s.period_start"),
-            thread_ids,
-            since,
-            until,
-        )
+        filters = sqlite_search.Filters(thread_ids, since, until)
+        stats = self.__dict__.setdefault("_term_stats", sqlite_search.TermStats())
+        return await self._run(lambda: sqlite_search.search(self._conn, query, filters, limit, stats))
 
-        def query() -> list[SearchHit]:
-            rows = self._conn.execute(f"{messages_sql} ORDER BY rank LIMIT ?", [*message_params, limit]).fetchall()
-            rows += self._conn.execute(f"{summaries_sql} ORDER BY rank LIMIT ?", [*summary_params, limit]).fetchall()
-            rows.sort(key=lambda r: r["rank"])
-            return [
-                SearchHit(
-                    kind=r["kind"],
-                    id=r["id"],
-                    thread_id=r["thread_id"],
-                    granularity=Granularity(r["granularity"]),
-                    period_start=from_micros(r["period_start"]),
-                    period_end=from_micros(r["period_end"]),
-                    snippet=r["snip"],
-                    score=-float(r["rank"]),
-                )
-                for r in rows[:limit]
-            ]
-
-        return await self._run(query)
-
-
-def _filtered(
-    sql: str,
-    params: list[Any],
-    alias: str,
-    time_columns: tuple[str, str],
-    thread_ids: list[str] | None,
-    since: datetime | None,
-    until: datetime | None,
-) -> tuple[str, list[Any]]:
-    """Add thread and time filters; `time_columns` are (compared with since, compared with until)."""
-    if thread_ids is not None:
-        sql += f" AND {alias}.thread_id IN ({', '.join('?' * len(thread_ids))})"
-        params = [*params, *thread_ids]
-    if since is not None:
-        op = ">=" if time_columns[0] == time_columns[1] else ">"
-        sql += f" AND {time_columns[0]} {op} ?"
-        params = [*params, to_micros(since)]
-    if until is not None:
-        sql += f" AND {time_columns[1]} < ?"
-        params = [*params, to_micros(until)]
-    return sql, params
+    async def search_threads(self, query: TextQuery, limit: int = 5) -> list[SearchHit]:
+        check_limit(limit)
+        return await self._run(lambda: sqlite_search.search_threads(self._conn, query, limit))

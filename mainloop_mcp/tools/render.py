@@ -104,9 +104,9 @@ def _(result: ZoomResult, tz: tzinfo) -> str:
 @render.register
 def _(result: SearchResult, tz: tzinfo) -> str:
     if not result.matches:
-        return f"no matches for {result.query!r}"
+        return f"no matches for {result.query!r}: searched {result.searched}. {result.hint or ''}".strip()
     lines = [f"{len(result.matches)} matches for {result.query!r}, best first (zoom with thread + period):"]
-    lines += [f"{m.thread_id} {m.period} {m.kind} {m.id}: {m.snippet}" for m in result.matches]
+    lines += [f"{m.thread_id} {m.thread_title!r} {m.period} {m.kind} {m.id}: {m.snippet}" for m in result.matches]
     return "\n".join(lines)
 
 

@@ -18,7 +18,10 @@ from mainloop_mcp.tools.spec import reads
 
 
 async def search(
-    query: Annotated[str, Field(description="Words; all must match")],
+    query: Annotated[
+        str,
+        Field(description='Any words or a question; "exact phrase", +required, -excluded, prefix* also work'),
+    ],
     ctx: Context,
     thread_id: Annotated[OptionalThreadRef, Field(description="Only this thread")] = None,
     thread_type: Annotated[
@@ -27,9 +30,11 @@ async def search(
     since: TimeArg = None,
     until: TimeArg = None,
     limit: int = 20,
+    summaries: Annotated[bool, Field(description="Let summaries rank freely (default: at most 1 in 5)")] = False,
     mode: Annotated[Annotated[SearchMode, ANY_CASE], Field(description=MODE_HELP)] = SearchMode.AUTO,
 ) -> SearchResult:
-    """Find words across threads (messages and summaries), best first, with thread and period for zoom."""
+    """Find what was said across threads (messages, summaries, thread titles), best first, with thread
+    and period for zoom."""
     hub = hub_of(ctx)
     thread = await resolve_optional(hub.store, thread_id)
     tz, now = zone(hub.settings.timezone), hub.clock()
@@ -43,6 +48,7 @@ async def search(
         since=parse_time("since", since, tz, now),
         until=parse_time("until", until, tz, now),
         limit=limit,
+        summaries=summaries,
     )
 
 

@@ -1,0 +1,224 @@
+"""SQLite full-text search: a stemming FTS5 index over messages, summaries and thread titles/context,
+and the rendering of a parsed TextQuery into an FTS5 expression that can never be a syntax error.
+
+Every term is a quoted FTS5 string (quotes doubled), so operators, column filters (`col:`), `NEAR(`
+and `^` in user text are plain words. The tokenizer stems English (porter) and folds accents, so
+"graduated" finds "graduate" and "cafe" finds "café"; re-ranking exact words above stem-only matches
+and snippets are the search layer's job (it gets each hit's text): FTS5's snippet() cost more
+than the ranking itself on long messages. Synced copies of child summaries (messages of
+role 'summary') are not searched as messages: the summary they copy is, once.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from datetime import datetime
+from typing import Any
+
+from mainloop_mcp.model import Granularity, QueryTerm, SearchHit, TextQuery
+from mainloop_mcp.store.timestamps import from_micros, to_micros
+
+TOKENIZER = "porter unicode61 remove_diacritics 2"
+SNIPPET_TOKENS = 16
+TEXT_CHARS = 4000  # of each hit's text handed up for re-ranking
+SCAN_ROWS = 200_000  # most recent messages a substring scan (unsegmented scripts) looks through
+
+# Schema version 5: rebuild both indexes with the stemming tokenizer, and index thread titles and
+# standing context (a plain FTS5 table keyed by thread id, kept by triggers).
+SEARCH_MIGRATION = f"""
+    DROP TABLE messages_fts;
+    CREATE VIRTUAL TABLE messages_fts USING fts5(
+        content, content='messages', content_rowid='seq', tokenize='{TOKENIZER}');
+    INSERT INTO messages_fts(messages_fts) VALUES ('rebuild');
+    DROP TABLE summaries_fts;
+    CREATE VIRTUAL TABLE summaries_fts USING fts5(
+        content, content='summaries', content_rowid='seq', tokenize='{TOKENIZER}');
+    INSERT INTO summaries_fts(summaries_fts) VALUES ('rebuild');
+    CREATE VIRTUAL TABLE threads_fts USING fts5(thread_id UNINDEXED, title, thread_context, tokenize='{TOKENIZER}');
+    INSERT INTO threads_fts(thread_id, title, thread_context) SELECT id, title, thread_context FROM threads;
+    CREATE TRIGGER threads_fts_insert AFTER INSERT ON threads BEGIN
+        INSERT INTO threads_fts(thread_id, title, thread_context) VALUES (new.id, new.title, new.thread_context);
+    END;
+    CREATE TRIGGER threads_fts_update AFTER UPDATE OF title, thread_context ON threads BEGIN
+        UPDATE threads_fts SET title = new.title, thread_context = new.thread_context WHERE thread_id = new.id;
+    END;
+    CREATE TRIGGER threads_fts_delete AFTER DELETE ON threads BEGIN
+        DELETE FROM threads_fts WHERE thread_id = old.id;
+    END;
+"""
+
+# Synced copies of summaries (role 'summary') leave search to the summary they copy; a corrected
+# message leaves it to its correction (EditStore.supersede_message).
+SEARCHABLE = "m.role != 'summary' AND json_extract(m.metadata, '$.superseded_by') IS NULL"
+
+# Scripts written without spaces: unicode61 keeps a whole run as one token, so a word inside it is
+# found by substring instead.
+UNSEGMENTED = re.compile(r"[\u0e00-\u0eff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+
+
+def render(term: QueryTerm) -> str:
+    """A quoted FTS5 string. The tokenizer stems a prefix too ("deploy" -> "deploi", no longer a prefix
+    of the stem of "deployment"), so a prefix also matches with its last letter dropped."""
+    if term.prefix and len(term.text) >= 4:
+        return f"({_quote(term.text)} * OR {_quote(term.text[:-1])} *)"
+    return _quote(term.text) + (" *" if term.prefix else "")
+
+
+def _quote(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"'
+
+
+def fts_expression(query: TextQuery) -> str:
+    """must AND must AND (any positive term) NOT excluded ...: the OR group lets BM25 score every
+    term while only `must` terms are required."""
+    any_term = " OR ".join(render(t) for t in query.positive)
+    if query.must:
+        expr = " AND ".join(render(t) for t in query.must)
+        if query.should:
+            expr += f" AND ({any_term})"
+    else:
+        expr = any_term
+    for term in query.must_not:
+        expr = f"({expr}) NOT {render(term)}"
+    return expr
+
+
+class Filters:
+    """Thread and time filters as SQL, shared by the message and summary queries."""
+
+    def __init__(self, thread_ids: list[str] | None, since: datetime | None, until: datetime | None) -> None:
+        self.thread_ids, self.since, self.until = thread_ids, since, until
+
+    def sql(self, alias: str, since_column: str, until_column: str, inclusive: bool) -> tuple[str, list[Any]]:
+        sql = ""
+        params: list[Any] = []
+        if self.thread_ids is not None:
+            sql += f" AND {alias}.thread_id IN ({', '.join('?' * len(self.thread_ids))})"
+            params += self.thread_ids
+        if self.since is not None:
+            sql += f" AND {since_column} {'>=' if inclusive else '>'} ?"
+            params.append(to_micros(self.since))
+        if self.until is not None:
+            sql += f" AND {until_column} < ?"
+            params.append(to_micros(self.until))
+        return sql, params
+
+
+class TermStats:
+    """How many messages hold each term (cached per store; recounted as the store grows by a tenth).
+
+    FTS5 scores every row that matches any OR term, so one frequent term costs 10-30x; BM25 gives such
+    a term almost no weight anyway. Optional terms held by more than FREQUENT of the messages are left
+    out of the index query once the store is big (the search layer still re-ranks with them)."""
+
+    FREQUENT = 0.03
+    BIG = 20_000  # messages; below this every term is cheap
+
+    def __init__(self) -> None:
+        self.size = 0
+        self.docs: dict[str, int] = {}
+
+    def rare(self, conn: sqlite3.Connection, query: TextQuery) -> TextQuery:
+        size = conn.execute("SELECT coalesce(max(seq), 0) FROM messages").fetchone()[0]
+        if size < self.BIG or len(query.should) < 2 and not query.must:
+            return query
+        if size > self.size * 1.1:
+            self.size, self.docs = size, {}
+        counts = {t: self._docs(conn, t) for t in query.should}
+        keep = tuple(t for t in query.should if counts[t] <= self.FREQUENT * size)
+        if not keep and not query.must:
+            keep = (min(query.should, key=lambda t: counts[t]),)
+        return query.model_copy(update={"should": keep})
+
+    def _docs(self, conn: sqlite3.Connection, term: QueryTerm) -> int:
+        key = render(term)
+        if key not in self.docs:
+            self.docs[key] = conn.execute(
+                "SELECT count(*) FROM messages_fts WHERE messages_fts MATCH ?", (key,)
+            ).fetchone()[0]
+        return self.docs[key]
+
+
+def search(
+    conn: sqlite3.Connection, query: TextQuery, filters: Filters, limit: int, stats: TermStats | None = None
+) -> list[SearchHit]:
+    """Messages and summaries, best BM25 first (scores of the two indexes compared as they are)."""
+    match = fts_expression(stats.rare(conn, query) if stats else query)
+    where, params = filters.sql("m", "m.created_at", "m.created_at", inclusive=True)
+    rows = conn.execute(
+        "SELECT 'message' AS kind, m.id, m.thread_id, t.title, 'message' AS granularity,"
+        " m.created_at AS period_start, m.created_at AS period_end,"
+        f" '' AS snip, substr(m.content, 1, {TEXT_CHARS}) AS text, messages_fts.rank AS rank"
+        " FROM messages_fts JOIN messages m ON m.seq = messages_fts.rowid JOIN threads t ON t.id = m.thread_id"
+        f" WHERE messages_fts MATCH ? AND {SEARCHABLE}{where} ORDER BY rank LIMIT ?",
+        [match, *params, limit],
+    ).fetchall()
+    where, params = filters.sql("s", "s.period_end", "s.period_start", inclusive=False)
+    rows += conn.execute(
+        "SELECT 'summary' AS kind, s.id, s.thread_id, t.title, s.granularity, s.period_start, s.period_end,"
+        f" '' AS snip, substr(s.content, 1, {TEXT_CHARS}) AS text, summaries_fts.rank AS rank"
+        " FROM summaries_fts JOIN summaries s ON s.seq = summaries_fts.rowid JOIN threads t ON t.id = s.thread_id"
+        f" WHERE summaries_fts MATCH ?{where} ORDER BY rank LIMIT ?",
+        [match, *params, limit],
+    ).fetchall()
+    if any(UNSEGMENTED.search(t.text) for t in query.positive):
+        rows += _substring_rows(conn, query, filters, limit)
+    rows.sort(key=lambda r: r["rank"])
+    return _dedupe([_hit(r) for r in rows])[:limit]
+
+
+def search_threads(conn: sqlite3.Connection, query: TextQuery, limit: int) -> list[SearchHit]:
+    """Threads whose title or standing context match `query`, best BM25 first (title weighs 3x)."""
+    rows = conn.execute(
+        "SELECT 'thread' AS kind, t.id, t.id AS thread_id, t.title, 'message' AS granularity,"
+        " t.updated_at AS period_start, t.updated_at AS period_end,"
+        " highlight(threads_fts, 1, '[', ']') || CASE WHEN t.thread_context = '' THEN '' ELSE"
+        f" ' — ' || snippet(threads_fts, 2, '[', ']', '…', {SNIPPET_TOKENS}) END AS snip,"
+        f" t.title || ' ' || substr(t.thread_context, 1, {TEXT_CHARS}) AS text,"
+        " bm25(threads_fts, 0, 3.0, 1.0) AS rank"
+        " FROM threads_fts JOIN threads t ON t.id = threads_fts.thread_id"
+        " WHERE threads_fts MATCH ? AND t.status = 'active' ORDER BY rank LIMIT ?",
+        [fts_expression(query), limit],
+    ).fetchall()
+    return [_hit(r) for r in rows]
+
+
+def _substring_rows(conn: sqlite3.Connection, query: TextQuery, filters: Filters, limit: int) -> list[Any]:
+    """Recent messages holding an unsegmented-script term as a substring, scored below any FTS hit."""
+    terms = [t.text for t in query.positive if UNSEGMENTED.search(t.text)]
+    where, params = filters.sql("m", "m.created_at", "m.created_at", inclusive=True)
+    likes = " OR ".join("instr(m.content, ?) > 0" for _ in terms)
+    return conn.execute(
+        "SELECT 'message' AS kind, m.id, m.thread_id, t.title, 'message' AS granularity,"
+        " m.created_at AS period_start, m.created_at AS period_end,"
+        f" '' AS snip, substr(m.content, 1, {TEXT_CHARS}) AS text, 0.0 AS rank"
+        f" FROM (SELECT * FROM messages ORDER BY seq DESC LIMIT {SCAN_ROWS}) m JOIN threads t ON t.id = m.thread_id"
+        f" WHERE ({likes}) AND {SEARCHABLE}{where} LIMIT ?",
+        [*terms, *params, limit],
+    ).fetchall()
+
+
+def _dedupe(hits: list[SearchHit]) -> list[SearchHit]:
+    seen: set[str] = set()
+    out = []
+    for h in hits:
+        if h.id not in seen:
+            seen.add(h.id)
+            out.append(h)
+    return out
+
+
+def _hit(r: Any) -> SearchHit:
+    return SearchHit(
+        kind=r["kind"],
+        id=r["id"],
+        thread_id=r["thread_id"],
+        thread_title=r["title"],
+        granularity=Granularity(r["granularity"]),
+        period_start=from_micros(r["period_start"]),
+        period_end=from_micros(r["period_end"]),
+        snippet=r["snip"],
+        text=r["text"],
+        score=-float(r["rank"]),
+    )

@@ -1,0 +1,202 @@
+"""What `search` and `ask_status` find for text asked in plain words, on the SQLite store (stemming,
+tokens, ranking, titles, summaries) — and that no input is ever an engine error."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+
+from mainloop_mcp.config import Settings
+from mainloop_mcp.errors import InvalidInput
+from mainloop_mcp.hub import Hub, open_hub
+from mainloop_mcp.memory.pyramid import Pyramid
+from mainloop_mcp.model import Granularity, NewMessage, NewSummary, NewThread, ThreadType
+from mainloop_mcp.search.fulltext import search
+from mainloop_mcp.search.query import parse
+from mainloop_mcp.search.status import ask_status
+from mainloop_mcp.store.sqlite_search import TermStats
+from tests.conftest import FakeClock
+
+pytestmark = pytest.mark.anyio
+
+NOISE = [
+    "Let me check the calendar and get back to you.",
+    "The weather was rainy, so we stayed in and cooked.",
+    "Thanks, that helps a lot with the plan.",
+]
+
+
+@pytest.fixture
+async def hub(settings: Settings, clock: FakeClock) -> AsyncIterator[Hub]:
+    async with open_hub(settings, clock=clock) as h:
+        yield h
+
+
+async def project(hub: Hub, title: str, lines: list[str], context: str = "", parent: str | None = None) -> str:
+    kind = ThreadType.TASK if parent else ThreadType.PROJECT
+    thread = await hub.store.create_thread(
+        NewThread(thread_type=kind, title=title, parent_id=parent, thread_context=context)
+    )
+    await hub.store.append_messages([NewMessage(thread_id=thread.id, content=line) for line in lines + NOISE])
+    return thread.id
+
+
+async def snippets(pyr: Pyramid, query: str, **kw: object) -> list[str]:
+    return [m.snippet for m in (await search(pyr, query, **kw)).matches]  # type: ignore[arg-type]
+
+
+async def test_questions_in_plain_words_find_their_evidence_first(hub: Hub) -> None:
+    await project(
+        hub,
+        "Errands",
+        [
+            "I actually redeemed a $5 coupon on coffee creamer at Target last Sunday.",
+            "She graduated with a degree in Business Administration.",
+            "The coffee machine needs descaling.",
+        ],
+    )
+    pyr = hub.pyramid()
+    first = await snippets(pyr, "Where did I redeem a $5 coupon on coffee creamer?")
+    assert "[redeemed]" in first[0] and "[coupon]" in first[0]
+    assert "[graduated]" in (await snippets(pyr, "What degree did I graduate with?"))[0]
+
+
+async def test_exact_words_and_phrases_rank_above_stem_only_matches(hub: Hub) -> None:
+    await project(hub, "Ops", ["We are migrating databases next month.", "We migrated the database yesterday."])
+    pyr = hub.pyramid()
+    assert (await snippets(pyr, "migrated database"))[0].startswith("We [migrated] the [database]")
+    assert "[migrating] [databases]" in (await snippets(pyr, "migrating databases"))[0]
+
+
+async def test_explicit_syntax_phrase_required_excluded_prefix(hub: Hub) -> None:
+    await project(hub, "Home", ["The pump house is cold.", "The house pump is loud.", "Deployment of the heater."])
+    pyr = hub.pyramid()
+    assert await snippets(pyr, '"pump house"') == ["The [pump] [house] is cold."]
+    assert await snippets(pyr, "pump -cold") == ["The house [pump] is loud."]
+    assert await snippets(pyr, "+loud pump") == ["The house [pump] is [loud]."]
+    assert await snippets(pyr, "pump AND cold") == ["The [pump] house is [cold]."]
+    assert await snippets(pyr, "deploy*") == ["[Deployment] of the heater."]
+
+
+async def test_sensible_tokens_are_findable(hub: Hub) -> None:
+    await project(
+        hub,
+        "Dev",
+        [
+            "Mail billing@acme-example.org about it.",
+            "The flaky one is test_refresh_token in tests/auth/test_tokens.py.",
+            "HttpClientFactory crashes when config.search.max_terms is zero.",
+            "Le rendez-vous à la préfecture est confirmé.",
+            "東京の会議は来週の水曜日です。",
+            "It cost $5 in the end.",
+        ],
+    )
+    pyr = hub.pyramid()
+    for query, expected in [
+        ("billing@acme-example.org", "billing"),
+        ("test_refresh_token", "test_refresh_token"),
+        ("tests/auth/test_tokens.py", "test_tokens"),
+        ("HttpClientFactory", "HttpClientFactory"),
+        ("config.search.max_terms", "max_terms"),
+        ("prefecture rendez-vous", "préfecture"),
+        ("東京の会議", "東京"),
+        ("$5", "$[5]"),
+    ]:
+        found = await snippets(pyr, query)
+        assert found and expected in found[0], (query, found)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "x" * 9_000,
+        "the of and",
+        'unbalanced "quote',
+        "NEAR(pump house",
+        "^pump",
+        "col:pump",
+        "pump\x00house",
+        "-pump +",
+    ],
+)
+async def test_odd_input_ranks_or_says_why_never_an_engine_error(hub: Hub, text: str) -> None:
+    await project(hub, "Home", ["The pump house and the garden."])
+    try:
+        result = await search(hub.pyramid(), text)
+    except InvalidInput as exc:
+        assert "search for" in str(exc) and "\n" not in str(exc)
+    else:
+        assert result.searched
+
+
+@pytest.mark.parametrize("text", ["?!.,;", "", "x" * 10_001, "-only -excluded"])
+async def test_nothing_to_search_for_is_one_clear_line(hub: Hub, text: str) -> None:
+    with pytest.raises(InvalidInput) as raised:
+        await search(hub.pyramid(), text)
+    assert "\n" not in str(raised.value) and ("search for" in str(raised.value) or "characters" in str(raised.value))
+
+
+async def test_title_and_standing_context_bring_back_the_thread(hub: Hub) -> None:
+    kitchen = await project(hub, "Kitchen renovation", ["Tiles ordered."], context="Budget 12k, contractor Ana")
+    loop = await project(hub, "mainloop", ["Release notes drafted."])
+    pyr = hub.pyramid()
+    first = (await search(pyr, "kitchen renovation")).matches[0]
+    assert (first.kind, first.thread_id, first.thread_title) == ("thread", kitchen, "Kitchen renovation")
+    assert (await search(pyr, "mainloop")).matches[0].thread_id == loop
+    assert (await search(pyr, "contractor")).matches[0].kind == "thread"
+    message = (await search(pyr, "tiles ordered")).matches[0]
+    assert message.kind == "message" and message.thread_title == "Kitchen renovation" and message.time
+
+
+async def test_empty_result_says_what_was_searched_and_how_to_widen(hub: Hub) -> None:
+    await project(hub, "Home", ["The pump house."])
+    result = await search(hub.pyramid(), "volcano eruption -lava")
+    assert result.matches == [] and result.hint and "ask_status" in result.hint
+    assert "'volcano'" in result.searched and "none of 'lava'" in result.searched and "all threads" in result.searched
+
+
+async def test_summaries_never_crowd_out_the_evidence(hub: Hub, clock: FakeClock) -> None:
+    thread = await project(hub, "Garden", [f"The irrigation pump seal leaks, note {i}." for i in range(6)])
+    day = clock.now.replace(hour=0, minute=0, second=0, microsecond=0)
+    await hub.pyramid().store.put_summaries(
+        [
+            NewSummary(
+                thread_id=thread,
+                granularity=Granularity.DAY,
+                period_start=day - timedelta(days=i + 1),
+                period_end=day - timedelta(days=i),
+                content=f"Irrigation pump seal, irrigation pump seal: pump seal day {i}.",
+                source_message_count=0,
+                token_count=8,
+                summariser="test",
+            )
+            for i in range(6)
+        ]
+    )
+    capped = [m.kind for m in (await search(hub.pyramid(), "irrigation pump seal")).matches]
+    assert capped[:5].count("summary") == 1 and "message" in capped[:5]
+    free = [m.kind for m in (await search(hub.pyramid(), "irrigation pump seal", summaries=True)).matches]
+    assert free[:5].count("summary") > 1
+
+
+async def test_ask_status_resolves_the_topic_by_title_then_evidence(hub: Hub) -> None:
+    kitchen = await project(hub, "Kitchen renovation", ["Plan agreed."], context="Budget 12k")
+    await project(hub, "Tiles shop", ["Kitchen renovation status: tiles are late, renovation slips a week."])
+    task = await project(hub, "Order worktop", ["The oak worktop for the renovation ships Friday."], parent=kitchen)
+    answer = await ask_status(hub.pyramid(), "what's the status of the kitchen renovation?")
+    first = answer.threads[0]
+    assert (first.thread_id, first.found_by) == (kitchen, "title")
+    assert any(m.thread_id == task for m in first.matches)  # a task's evidence counts towards its project
+    assert first.context.thread_context == "Budget 12k"
+    assert parse("what's the status").should[0].text == "status"
+
+
+async def test_frequent_words_leave_the_index_query_of_a_big_store(hub: Hub, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(TermStats, "BIG", 10)
+    await project(hub, "Log", [f"status update number {i}" for i in range(30)] + ["status of the boiler repair"])
+    pyr = hub.pyramid()
+    found = await snippets(pyr, "boiler status")
+    assert found == ["[status] of the [boiler] repair"]  # 'status' (in every message) only re-ranks
+    assert len(await snippets(pyr, "status")) == 20  # a query of frequent words alone still ranks them
