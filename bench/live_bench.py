@@ -58,7 +58,7 @@ async def latency(writer_url: str, reader_url: str, posts: int) -> tuple[list[fl
         frames = listen(http, reader_url, [uri])
         await anext(frames)  # acknowledged
         for i in range(posts):
-            # A random pause, so posts don't fall in step with the other process's 0.2 s look at the file.
+            # A random pause, so posts don't fall in step with the other process's 0.1 s look at the file.
             await anyio.sleep(random.uniform(0, 0.25))
             t0 = time.perf_counter()
             await writer.call_tool("post_message", {"thread_id": main, "content": f"latency {i}"})
@@ -118,6 +118,7 @@ async def main(args: argparse.Namespace) -> None:
             print(line("baseline: the post's own round trip", calls))
             print(line("another client, same process", same))
             print(line("another client, other process", across))
+            print(line("same process, beyond the post's round trip", [h - c for h, c in zip(same, calls, strict=True)]))
         finally:
             stop(proc_b)
         try:

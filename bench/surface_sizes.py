@@ -98,12 +98,9 @@ async def main() -> None:
                 )
                 for budget in (2000, 8000, 32000):
                     result = await client.call_tool("get_context", {"thread_id": big, "token_budget": budget})
-                    text = text_of(result)
-                    row(
-                        f"get_context budget {budget:,}",
-                        result,
-                        f" text/budget {estimate_tokens(text) / budget:.2f}",
-                    )
+                    structured = json.dumps(result.structured_content or {}, separators=(",", ":"))
+                    read = max(estimate_tokens(text_of(result)), estimate_tokens(structured))
+                    row(f"get_context budget {budget:,}", result, f" read/budget {read / budget:.2f}  target <= 1")
                 result = await client.call_tool("read_messages", {"thread_id": big, "limit": 50})
                 page = await hub.store.read_messages(big, limit=50)
                 raw = sum(len(m.content.encode()) for m in page.messages)

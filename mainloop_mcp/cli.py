@@ -10,11 +10,13 @@ import argparse
 import json
 import logging
 import os
+import signal
 import sys
 import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import anyio
 from pydantic import ValidationError
@@ -27,6 +29,9 @@ from mainloop_mcp.importers.runner import KINDS, ImportReport, build_summaries, 
 from mainloop_mcp.store import open_store
 from mainloop_mcp.store.imports import ImportSink
 from mainloop_mcp.store.sqlite import path_from_url
+
+if TYPE_CHECKING:
+    from mainloop_mcp.hub import Hub
 
 log = logging.getLogger("mainloop")
 SHUTDOWN_GRACE_SECONDS = 3
@@ -42,6 +47,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--store", help="Store URL (MAINLOOP_STORE)")
     stdio = sub.add_parser("stdio", help="Serve MCP over stdio (for Claude Desktop / Claude Code)")
     stdio.add_argument("--store", help="Store URL (MAINLOOP_STORE)")
+    stdio.add_argument(
+        "--hub", help="URL of a running `mainloop serve` (…/mcp) to forward to instead of opening the store"
+    )
     migrate = sub.add_parser(
         "migrate", help="Copy every thread, message, summary and agent run to another store, then verify"
     )
@@ -75,6 +83,7 @@ async def _serve(settings: Settings) -> None:
     import uvicorn
 
     from mainloop_mcp.hub import open_hub
+    from mainloop_mcp.signals import HubServer, on_stop_signals
     from mainloop_mcp.web.app import check_binding, create_app
     from mainloop_mcp.web.auth import RedactQueryStrings
 
@@ -91,9 +100,16 @@ async def _serve(settings: Settings) -> None:
             timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
         )
         logging.getLogger("uvicorn.access").addFilter(RedactQueryStrings())  # after Config set up logging
-        server = uvicorn.Server(config)
+        server = HubServer(config)
         log.info("mainloop %s store=%s", "serving", settings.store.split("?")[0])
-        await server.serve()
+
+        def stop(signum: int) -> None:
+            log.info("%s: stopping (no new agent runs; running ones are stopped)", signal.Signals(signum).name)
+            hub.stop_accepting()
+            server.stop(signum)
+
+        async with on_stop_signals(stop):
+            await server.serve()
 
 
 async def _compact(settings: Settings, thread_id: str | None) -> int:
@@ -155,12 +171,36 @@ async def _embed(settings: Settings) -> None:
         await store.close()
 
 
-async def _stdio(settings: Settings) -> None:
+async def _stdio(settings: Settings, hub_url: str | None = None) -> None:
+    if hub_url is not None:
+        from mainloop_mcp import __version__
+        from mainloop_mcp.live.bridge import run_bridge
+
+        token = settings.token.get_secret_value() if settings.token is not None else None
+        await run_bridge(hub_url, token, "mainloop", __version__)
+        return
     from mainloop_mcp.hub import open_hub
     from mainloop_mcp.server import run_stdio
+    from mainloop_mcp.signals import on_stop_signals
 
-    async with open_hub(settings) as hub:
-        await run_stdio(hub)
+    async with open_hub(settings) as hub, anyio.create_task_group() as tasks:
+
+        def stop(signum: int) -> None:
+            log.info("%s: stopping (no new agent runs; running ones are stopped)", signal.Signals(signum).name)
+            tasks.start_soon(_close_and_exit, hub)
+
+        async with on_stop_signals(stop):
+            await run_stdio(hub)
+        tasks.cancel_scope.cancel()
+
+
+async def _close_and_exit(hub: Hub) -> None:
+    """The stdio transport reads stdin in a thread that no cancel interrupts, so the hub can't wait for
+    the server to return: close what matters (agent runs, the store) and leave."""
+    hub.stop_accepting()
+    await hub.close()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 async def _migrate(source_url: str, target_url: str) -> int:
@@ -262,7 +302,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _hook(settings)
     if args.command == "import":
         return _run(_import, settings, args.kind, args.paths, args.project, not args.no_summaries)
-    return _run(_serve if args.command == "serve" else _stdio, settings)
+    if args.command == "stdio":
+        return _run(_stdio, settings, args.hub)
+    return _run(_serve, settings)
 
 
 if __name__ == "__main__":

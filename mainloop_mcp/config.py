@@ -131,6 +131,14 @@ class Settings(BaseSettings):
         default_factory=default_model_cache, description="Where the static embedder keeps its distilled table"
     )
     timezone: str = Field(default="UTC", description="IANA time zone for day/week/month buckets")
+    push_dir: Path = Field(
+        default_factory=lambda: Path(platformdirs.user_data_dir(APP_NAME)) / "push",
+        description="Web Push: where the hub keeps its VAPID key pair and the subscribed devices",
+    )
+    push_contact: str = Field(
+        default="mailto:mainloop@example.invalid",
+        description="Web Push: the VAPID contact (mailto: or https:) push services may use to reach the hub's owner",
+    )
     log_level: str = Field(default="INFO", description="Python log level")
     agent_work_roots: list[Path] = Field(
         default_factory=default_work_roots,

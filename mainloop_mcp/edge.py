@@ -16,7 +16,7 @@ from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 from mcp.types import INVALID_PARAMS
 from pydantic import ValidationError
 
-from mainloop_mcp.errors import MainloopError, NotFound
+from mainloop_mcp.errors import InvalidInput, MainloopError, NotFound
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -82,7 +82,11 @@ def _tool_error(exc: Exception) -> Exception:
 
 
 def _resource_error(exc: Exception) -> Exception:
-    return ResourceNotFoundError(_message(exc)) if isinstance(exc, NotFound) else ResourceError(_message(exc))
+    if isinstance(exc, NotFound):
+        return ResourceNotFoundError(_message(exc))
+    if isinstance(exc, InvalidInput | ValidationError | UnicodeEncodeError):  # a bad URI part, e.g. period 2026-13
+        return MCPError(code=INVALID_PARAMS, message=_message(exc))
+    return ResourceError(_message(exc))
 
 
 def _prompt_error(exc: Exception) -> Exception:

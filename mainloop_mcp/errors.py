@@ -17,3 +17,7 @@ class InvalidInput(MainloopError):
 
 class Conflict(MainloopError):
     """The request contradicts stored state (e.g. an idempotency key reused for other content)."""
+
+
+class StoreFailure(MainloopError):
+    """The store could not do it: disk full, read-only or corrupt file, unreachable service. Nothing was written."""

@@ -47,6 +47,17 @@ class Hub:
 
     summariser: Summariser = field(default_factory=ExtractiveSummariser)
 
+    async def close(self) -> None:
+        """Stop every agent run (recorded interrupted) and close the store; open_hub does this on exit."""
+        if self.agents_service is not None:
+            await self.agents_service.aclose()
+        await self.store.close()
+
+    def stop_accepting(self) -> None:
+        """The hub is about to stop: refuse new agent runs from now on."""
+        if self.agents_service is not None:
+            self.agents_service.stop_accepting()
+
     def pyramid(self) -> Pyramid:
         """The memory pyramid over this hub's store (a clear error for a store that keeps no summaries)."""
         return Pyramid(memory_store(self.store), zone(self.settings.timezone), self.summariser, self.clock)

@@ -31,6 +31,12 @@ def new_id(prefix: str) -> str:
     return f"{prefix}_{int(time.time() * 1000):012x}{secrets.token_hex(5)}"
 
 
+def new_ids(prefix: str, n: int) -> list[str]:
+    """`n` ids in new_id's form, made at once for bulk imports: one clock read, one draw of random bytes."""
+    head, tail = f"{prefix}_{int(time.time() * 1000):012x}", secrets.token_hex(5 * n)
+    return [head + tail[i : i + 10] for i in range(0, 10 * n, 10)]
+
+
 class ThreadType(StrEnum):
     MAIN = "main"
     PROJECT = "project"
@@ -66,7 +72,7 @@ class Thread(BaseModel):
     parent_id: str | None = None
     thread_type: ThreadType
     title: str
-    thread_context: str
+    thread_context: str = ""
     status: ThreadStatus
     created_at: datetime
     updated_at: datetime
@@ -187,6 +193,30 @@ class MessagePage(BaseModel):
     next_cursor: str | None = Field(
         default=None, description="Pass back as `cursor` for the next page; absent at the end"
     )
+
+
+class ListedMessage(BaseModel):
+    """A message as listed under its thread (the thread id is said once, on the page)."""
+
+    id: str
+    role: Role
+    content: str
+    created_at: datetime
+    idempotency_key: str | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class ThreadMessages(BaseModel):
+    """One page of one thread's messages, as read_messages answers it."""
+
+    thread_id: str
+    messages: list[ListedMessage]
+    next_cursor: str | None = Field(default=None, description="Pass back as `cursor` for the next page")
+
+    @classmethod
+    def of(cls, thread_id: str, page: MessagePage) -> ThreadMessages:
+        listed = [ListedMessage(**m.model_dump(exclude={"thread_id"})) for m in page.messages]
+        return cls(thread_id=thread_id, messages=listed, next_cursor=page.next_cursor)
 
 
 # agent runs ----------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp.types import CallToolResult, InputRequiredResult
+from mcp.types import CallToolResult, Completion, CompletionArgument, InputRequiredResult
 from pydantic import ValidationError
 
 from mainloop_mcp import __version__
@@ -17,6 +17,7 @@ from mainloop_mcp.hub import Hub
 from mainloop_mcp.live.wire import attach_live, live_fan_out
 from mainloop_mcp.prompts import memory as memory_prompts
 from mainloop_mcp.prompts import threads as thread_prompts
+from mainloop_mcp.prompts.complete import complete
 from mainloop_mcp.resources import activity as activity_resources
 from mainloop_mcp.resources import agents as agent_resources
 from mainloop_mcp.resources import memory as memory_resources
@@ -93,6 +94,11 @@ def create_server(hub: Hub) -> MCPServer[Hub]:
         )
     for name, prompt_fn in PROMPTS:
         server.prompt(name=name)(prompt_errors(prompt_fn))
+
+    async def completions(ref: object, argument: CompletionArgument, _: object) -> Completion | None:
+        return await complete(hub, ref, argument)
+
+    server.completion()(completions)  # type: ignore[no-untyped-call]
     return server
 
 

@@ -94,7 +94,7 @@ async def store(store_url: str, clock: FakeClock) -> AsyncIterator[Store]:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(store=sqlite_url(tmp_path))
+    return Settings(store=sqlite_url(tmp_path), push_dir=tmp_path / "push")
 
 
 @pytest.fixture
@@ -147,6 +147,7 @@ def start_hub(
         "MAINLOOP_STORE": sqlite_url(tmp_path),
         "MAINLOOP_PORT": str(port),
         "MAINLOOP_CONFIG": str(tmp_path / "absent.toml"),
+        "MAINLOOP_PUSH_DIR": str(tmp_path / "push"),
         **(env or {}),
     }
     with log.open("wb") as out:

@@ -226,21 +226,23 @@ async def test_agent_failure_is_recorded_as_an_error_message(hub: Hub, tmp_path:
 
 
 async def test_a_run_over_the_time_limit_is_stopped(tmp_path: Path) -> None:
-    async with open_hub(agent_settings(tmp_path, agent_timeout_seconds=1.5)) as hub:
+    # The limit covers starting the backend server too (over a second on a loaded machine).
+    async with open_hub(agent_settings(tmp_path, agent_timeout_seconds=5)) as hub:
         parent = await project(hub)
         run = await hub.agents.spawn("SLEEP=60", parent, str(tmp_path / "work"), None)
         done = await hub.agents.wait(run.id)
-    assert done.status is RunStatus.TIMED_OUT and "1.5 s limit" in (done.error or "")
+    assert done.status is RunStatus.TIMED_OUT and "5 s limit" in (done.error or "")
     await _wait_dead(started_pids(tmp_path)[0])
 
 
-async def test_lots_of_output_is_kept_and_clipped_to_one_message(hub: Hub, tmp_path: Path) -> None:
+async def test_lots_of_output_is_clipped_to_one_message(hub: Hub, tmp_path: Path) -> None:
     parent = await project(hub)
     run = await hub.agents.spawn("BIG=1500000", parent, str(tmp_path / "work"), None)
     done = await hub.agents.wait(run.id)
-    assert done.status is RunStatus.SUCCEEDED and done.result == "x" * 1_500_000
+    assert done.status is RunStatus.SUCCEEDED and (done.result or "").startswith("x" * 1_000_000)
+    assert len((done.result or "").encode()) <= 1024 * 1024
     posted = (await messages(hub, done.thread_id))[-1].content
-    assert posted.endswith("[... output truncated: it was 1,500,000 bytes; the message limit is 1 MiB]")
+    assert "the agent's output was 1,500,0" in posted and posted.endswith("bytes were read]")
     assert len(posted.encode()) <= 1024 * 1024
 
 
@@ -511,11 +513,11 @@ async def test_ask_answers_without_storing_anything(hub: Hub) -> None:
 
 
 async def test_a_chat_over_the_time_limit_fails_clearly_and_its_child_is_killed(tmp_path: Path) -> None:
-    async with open_hub(agent_settings(tmp_path, agent_timeout_seconds=1)) as hub:
+    async with open_hub(agent_settings(tmp_path, agent_timeout_seconds=4)) as hub:  # server start counts too
         async with Client(create_server(hub), mode="legacy") as c:
             thread_id = await project(hub)
             text = await call_error(c, "chat", thread_id=thread_id, content="slow one SLEEP=30")
-            assert "gave no answer within 1 s" in text
+            assert "gave no answer within 4 s" in text
             await _wait_dead(started_pids(tmp_path)[0])
             other = await project(hub, "fresh")
             reply = await call(c, "chat", thread_id=other, content="quick")

@@ -3,7 +3,10 @@ and the token never reaches the server log."""
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -94,3 +97,38 @@ def test_the_token_never_reaches_the_log(guarded: ServedHub, http: httpx.Client)
     assert '"POST /mcp?[redacted] HTTP/1.1" 401' in log, "the access log should still show the refused request"
     assert TOKEN not in log
     assert TOKEN.upper() not in log
+
+
+@pytest.mark.parametrize("scheme", ["bearer", "BEARER", "bEaReR"])
+def test_the_bearer_scheme_is_case_insensitive(http: httpx.Client, scheme: str) -> None:
+    response = http.post("/mcp", json=INITIALIZE, headers={**MCP_HEADERS, "Authorization": f"{scheme} {TOKEN}"})
+    assert response.status_code == 200, response.text
+
+
+def test_the_bound_address_is_always_an_allowed_host(tmp_path: Path) -> None:
+    import subprocess
+
+    from tests.conftest import ROOT, VENV_BIN, free_port, sqlite_url
+
+    port = free_port()
+    env = {**os.environ, "MAINLOOP_STORE": sqlite_url(tmp_path), "MAINLOOP_CONFIG": str(tmp_path / "absent.toml")}
+    proc = subprocess.Popen(
+        [str(VENV_BIN / "mainloop"), "serve", "--host", "127.0.0.2", "--port", str(port)],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        base = f"http://127.0.0.2:{port}"
+        for _ in range(300):
+            try:
+                httpx.get(f"{base}/healthz", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        response = httpx.post(f"{base}/mcp", json=INITIALIZE, headers=MCP_HEADERS, timeout=10)
+        assert response.status_code == 200, response.text  # its own Host, not 421
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

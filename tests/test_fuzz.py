@@ -76,6 +76,16 @@ ODD_STRINGS = [
     "2026-02-30T00:00:00Z",
     "0001-01-01T00:00:00",
     "9999-12-31T23:59:59.999999+14:00",
+    # Seeds from the hardening probes (issue #18): each once answered only "Error executing tool".
+    "0001-01-01T00:00:00+01:00",
+    "9999-12",
+    "9999-12-31",
+    "9999-W52",
+    "2026-13",
+    "2025-W53",
+    "a\ud800b",
+    Big("/" + "a" * 10_000),  # ENAMETOOLONG as a work_folder
+    "~",
 ]
 
 
@@ -121,6 +131,18 @@ def error_log() -> Iterator[ErrorLog]:
 
 def cursor_for(kind: str, position: Any) -> str:
     return base64.urlsafe_b64encode(json.dumps({"k": kind, "p": position}).encode()).decode().rstrip("=")
+
+
+def _deep_cursor(depth: int) -> str:
+    raw = '{"k":"messages:newest","p":' + "[" * depth + "]" * depth + "}"
+    return Big(base64.urlsafe_b64encode(raw.encode()).decode().rstrip("="))
+
+
+SEED_CURSORS = [
+    cursor_for("messages:newest", [2**70, "msg_x"]),
+    cursor_for("threads:activity", [2**70, "thr_x"]),
+    _deep_cursor(50_000),
+]
 
 
 def crafted_cursors() -> st.SearchStrategy[str]:
@@ -212,7 +234,7 @@ def test_tool_arguments(
         ]
         pools = {
             "ids": [main, project, task, archived, "thr_missing", "", "main"],
-            "cursors": [*cursors, "not-a-cursor", "e30", "=="],
+            "cursors": [*cursors, "not-a-cursor", "e30", "==", *SEED_CURSORS],
         }
         tools = portal.call(client.list_tools).tools
         calls = st.one_of(*[st.tuples(st.just(t.name), arguments_for(t.input_schema, pools)) for t in tools])
@@ -300,6 +322,11 @@ EXTREME_BODIES = [
     "x" * (5 * MAX_CONTENT_BYTES),
     "",
     "\ufeff{}",
+    # Lone surrogates as a metadata key and in a search query, written as JSON escapes.
+    '{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"post_message",'
+    '"arguments":{"thread_id":"x","content":"y","metadata":{"\\ud800":1}}}}',
+    '{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"search","arguments":{"query":"a\\ud800b"}}}',
+    '{"jsonrpc":"2.0","id":5,"method":"resources/read","params":{"uri":"memory://main/2026-13"}}',
 ]
 
 

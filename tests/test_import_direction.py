@@ -24,8 +24,10 @@ LAYERS = {
     "resources": 4,
     "prompts": 4,
     "live": 5,
+    "push": 5,
     "server": 5,
     "web": 6,
+    "signals": 6,
     "cli": 7,
 }
 

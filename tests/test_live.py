@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -11,11 +12,12 @@ from mcp import Client
 from mcp_types import LoggingMessageNotificationParams
 
 from mainloop_mcp.changes.feed import ChangeFeed
-from mainloop_mcp.hub import Hub
+from mainloop_mcp.hub import Hub, open_hub
 from mainloop_mcp.model import NewAgentRun, NewMessage, NewThread, Role, RunStatus, ThreadType
 from mainloop_mcp.server import create_server
 from mainloop_mcp.store.changes import Change
 from mainloop_mcp.store.sqlite import SqliteStore
+from tests.agent_support import agent_settings
 
 pytestmark = pytest.mark.anyio
 
@@ -98,12 +100,16 @@ async def test_modern_listen_hears_posts_tree_and_agent_changes_made_elsewhere(
 ) -> None:
     writer, reader = two_clients
     main = await hub.store.main_thread()
-    async with reader.listen(
-        resources_list_changed=True, resource_subscriptions=[f"thread://{main.id}", "threads://active"]
-    ) as sub:
+    async with (
+        reader.listen(
+            resources_list_changed=True, resource_subscriptions=[f"thread://{main.id}", "threads://active"]
+        ) as sub,
+        reader.listen(resource_subscriptions=["threads://activity"]) as triage,
+    ):
         await writer.call_tool("post_message", {"thread_id": main.id, "content": "from the other client"})
         with anyio.fail_after(5):
             event = await anext(aiter(sub))
+            assert getattr(await anext(aiter(triage)), "uri", None) == "threads://activity"  # any thread's post
         assert getattr(event, "uri", None) == f"thread://{main.id}"
         # written by the store directly, not by a tool: still heard
         await hub.store.create_thread(NewThread(thread_type=ThreadType.PROJECT, title="new"))
@@ -160,3 +166,57 @@ async def test_handshake_era_subscribe_updated_list_changed_and_logging(
         await feed_of(hub).catch_up()
         await anyio.sleep(0.2)
         assert "notifications/resources/updated" not in [m for m, _ in got]
+
+
+async def test_an_agent_run_is_announced_on_every_status_change(tmp_path: Path) -> None:
+    async with open_hub(agent_settings(tmp_path)) as hub:
+        feed = feed_of(hub)
+        main = await hub.store.main_thread()
+        await feed.catch_up()
+        seen: list[Change] = []
+        unsubscribe = feed.subscribe(seen.append)
+        spawn = {"prompt": "work\nSLEEP=0.2", "parent_thread_id": main.id, "work_folder": str(tmp_path / "work")}
+        async with (
+            Client(create_server(hub)) as client,
+            client.listen(resource_subscriptions=["agents://recent"]) as sub,
+        ):
+            made = await client.call_tool("spawn_agent", spawn)
+            assert not made.is_error and made.structured_content is not None, made
+            run_id = made.structured_content["id"]  # type: ignore[index]
+            with anyio.fail_after(5):
+                await anext(aiter(sub))  # the page hears of it without polling
+            done = await hub.agents.wait(run_id)
+            await feed.catch_up()
+        unsubscribe()
+        assert done.status is RunStatus.SUCCEEDED
+        # queued (created), running, succeeded: one agent:// change each
+        assert [c.uri for c in seen].count(f"agent://{run_id}") == 3
+        assert f"thread://{done.thread_id}" in [c.uri for c in seen]  # the result posted into its task thread
+
+
+async def test_the_feed_survives_a_failing_read_and_loses_nothing(hub: Hub) -> None:
+    feed = feed_of(hub)
+    log = feed._log  # the feed's own change log
+    real = log.changes_after
+    calls = 0
+
+    async def flaky(seq: int, limit: int) -> list[Change] | None:
+        nonlocal calls
+        calls += 1
+        if calls <= 2:
+            raise RuntimeError("database is locked")
+        return await real(seq, limit)
+
+    main = await hub.store.main_thread()
+    mark = feed.last_seq
+    heard = anyio.Event()
+    unsubscribe = feed.subscribe(lambda _: heard.set())
+    log.changes_after = flaky  # type: ignore[method-assign]
+    try:
+        await hub.store.post_message(NewMessage(thread_id=main.id, role=Role.USER, content="still heard"))
+        with anyio.fail_after(5):
+            await heard.wait()
+    finally:
+        log.changes_after = real  # type: ignore[method-assign]
+        unsubscribe()
+    assert calls > 2 and [c.uri for c in feed.since(mark) or []] == [f"thread://{main.id}"]

@@ -59,7 +59,7 @@ def shape(context: ThreadContext) -> list[str]:
 def assert_tiles(context: ThreadContext) -> None:
     """Items are in time order and never overlap."""
     for a, b in zip(context.items, context.items[1:], strict=False):
-        assert a.end <= b.start or (a.granularity is Granularity.MESSAGE and a.start <= b.start), (a, b)
+        assert (a.end or a.start) <= b.start or (a.granularity is Granularity.MESSAGE and a.start <= b.start), (a, b)
 
 
 async def test_ninety_days_give_exactly_the_expected_bands(pyr: Pyramid) -> None:
@@ -265,18 +265,26 @@ async def test_budget_below_the_minimum_is_refused(pyr: Pyramid) -> None:
         await assemble_context(pyr, thread, 10)
 
 
-async def test_sync_posts_one_summary_per_child_per_day(pyr: Pyramid, clock: FakeClock) -> None:
+async def test_sync_posts_one_digest_per_parent_per_day(pyr: Pyramid, clock: FakeClock) -> None:
     main = (await pyr.store.main_thread()).id
     project = await new_thread(pyr, "Garden")
     task = await new_thread(pyr, "Order seeds", ThreadType.TASK, project)
+    other = await new_thread(pyr, "Fix pump", ThreadType.TASK, project)
     await daily_messages(pyr, task, 4)  # 11-21 .. 11-24; today's is not finished yet
     await daily_messages(pyr, task, 2, hour=11)
+    await daily_messages(pyr, other, 2)
     await daily_messages(pyr, project, 2)
     for _ in range(2):  # idempotent: the second run posts nothing
         await compact(pyr)
     synced = [m for m in (await pyr.store.read_messages(project, limit=500)).messages if m.role is Role.SUMMARY]
     assert sorted(m.metadata["period"] for m in synced) == ["2026-11-21", "2026-11-22", "2026-11-23"]
-    assert {m.idempotency_key for m in synced} == {f"sync:{task}:2026-11-{d}" for d in (21, 22, 23)}
+    assert {m.idempotency_key for m in synced} == {f"digest:{project}:2026-11-{d}" for d in (21, 22, 23)}
+    both = next(m for m in synced if m.metadata["period"] == "2026-11-23")
+    assert both.metadata["kind"] == "digest" and [c["title"] for c in both.metadata["children"]] == [
+        "Fix pump",
+        "Order seeds",
+    ]
+    assert both.content.startswith('Digest of 2026-11-23 from 2 child threads: "Fix pump", "Order seeds"')
     into_main = [m for m in (await pyr.store.read_messages(main, limit=500)).messages if m.role is Role.SUMMARY]
     # the project's days include the task's posted summaries, so those days reach main too
     assert sorted(m.metadata["period"] for m in into_main) == ["2026-11-21", "2026-11-22", "2026-11-23"]

@@ -9,6 +9,8 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import anyio
 import pytest
@@ -17,7 +19,17 @@ from playwright.async_api import Browser, Page, expect
 from mainloop_mcp.model import NewMessage, NewThread, Role, ThreadType
 from mainloop_mcp.store import open_store
 from tests.agent_support import FAKE_CLAUDE, alive, started_pids, wait_for
-from tests.browser import DESKTOP, PHONE, call, chromium, mcp_client, screenshot, watch_console
+from tests.browser import (
+    DESKTOP,
+    DESKTOP_WIDE,
+    PHONE,
+    PHONE_SMALL,
+    call,
+    chromium,
+    mcp_client,
+    screenshot,
+    watch_console,
+)
 from tests.conftest import TOKEN, ServedHub, sqlite_url, start_hub, stop_hub
 
 pytestmark = pytest.mark.anyio
@@ -118,10 +130,20 @@ async def browser() -> AsyncIterator[Browser]:
         yield b
 
 
-async def logged_in(browser: Browser, setup: Setup, errors: list[str], hash_: str = "", desktop: bool = False) -> Page:
+async def logged_in(
+    browser: Browser,
+    setup: Setup,
+    errors: list[str],
+    hash_: str = "",
+    desktop: bool = False,
+    small: bool = False,
+    **options: Any,
+) -> Page:
     """A page with the token already stored (the login form has its own tests)."""
     if desktop:
         context = await browser.new_context(viewport=DESKTOP)
+    elif small:
+        context = await browser.new_context(viewport=PHONE_SMALL, is_mobile=True, has_touch=True, **options)
     else:
         context = await browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True)
     await context.add_init_script(f"localStorage.setItem('mainloop.token', {TOKEN!r})")
@@ -201,7 +223,7 @@ async def test_memory_shows_the_pyramid_and_zooms_down_to_messages(setup: Setup,
         await expect(memory.locator(".band-recent")).to_contain_text("1 message since")
         await expect(memory.locator(".band-day")).to_have_count(2)
         await expect(memory.locator(".band-day").first).to_contain_text("Ordered netting")  # newest first
-        await expect(memory.locator(".band-day .msg-body strong")).to_have_text("copper")  # markdown rendered
+        await expect(memory.locator(".band-day .msg-body strong", has_text="copper")).to_be_visible()  # markdown
         assert await memory.locator(".band-week").count() >= 1
         month = memory.locator(".band-month", has_text="quince")
         await expect(month).to_contain_text("2 messages")
@@ -240,6 +262,34 @@ async def test_memory_shows_the_pyramid_and_zooms_down_to_messages(setup: Setup,
         await summary_hit.click()
         await expect(page.locator(".view-zoom")).to_be_visible()
         await expect(page.locator("#panel-title")).to_have_text(re.compile(r"^\w+ \d{4}$"))  # e.g. September 2026
+        assert errors == []
+    finally:
+        await page.context.close()
+
+
+async def test_summaries_cite_times_in_the_readers_time_zone(setup: Setup, browser: Browser) -> None:
+    async with mcp_client(setup.hub.mcp_url, TOKEN) as desktop:
+        context = await call(desktop, "get_context", thread_id=setup.orchard_id, token_budget=60000)
+    day = next(i for i in context["items"] if i["granularity"] == "day" and "Apple scab" in i["content"])
+    cited = re.search(r"(\d{4}-\d{2}-\d{2} \d{2}:\d{2}) user: Apple scab", day["content"])  # the hub's clock: UTC
+    assert cited is not None
+    utc = datetime.strptime(cited[1], "%Y-%m-%d %H:%M").replace(tzinfo=UTC)
+    tokyo = utc.astimezone(ZoneInfo("Asia/Tokyo")).strftime("%H:%M")
+    errors: list[str] = []
+    page = await logged_in(
+        browser, setup, errors, f"#thread={setup.orchard_id}", small=True, timezone_id="Asia/Tokyo", locale="en-GB"
+    )
+    try:
+        await page.click("#open-memory")
+        band = page.locator(".view-memory .band-day", has_text="Apple scab")
+        await expect(band.locator(".msg-body li", has_text="Apple scab")).to_have_text(
+            f"{tokyo} · user: Apple scab on the Bramley: sprayed copper."
+        )
+        await expect(band.locator("strong").first).to_have_text(tokyo)
+        assert not re.search(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", await page.locator(".view-memory").inner_text())
+        await screenshot(page, "memory-local-times-390x664")
+        await page.set_viewport_size(DESKTOP_WIDE)
+        await screenshot(page, "memory-local-times-1440x900")
         assert errors == []
     finally:
         await page.context.close()
@@ -308,7 +358,7 @@ async def test_ask_the_agent_puts_its_reply_in_the_thread(setup: Setup, browser:
         await page.click("#send")
         thinking = page.locator(".msg.thinking")
         await expect(thinking).to_contain_text("asking claude-code-mcp")  # the tool's first progress note
-        await expect(page.locator(".msg.pending")).to_contain_text("Which paint for the door?")
+        await expect(page.locator(".msg.role-user")).to_contain_text("Which paint for the door?")
         await screenshot(page, "phone-ask-waiting-390x844")
         reply = page.locator(".msg.role-assistant .msg-body")
         await expect(reply).to_contain_text("fake-claude", timeout=20_000)
@@ -324,6 +374,34 @@ async def test_ask_the_agent_puts_its_reply_in_the_thread(setup: Setup, browser:
         await page.context.close()
 
 
+async def test_stop_ends_a_question_to_the_agent(setup: Setup, browser: Browser) -> None:
+    async with mcp_client(setup.hub.mcp_url, TOKEN) as desktop:
+        porch = await call(desktop, "create_thread", title="Porch", thread_type="project")
+    errors: list[str] = []
+    page = await logged_in(browser, setup, errors, f"#thread={porch['id']}", small=True)
+    try:
+        earlier = set(started_pids(setup.records.parent))
+        await page.click("#ask-toggle")
+        await page.fill("#input", "Paint the porch? SLEEP=60")
+        await page.click("#send")
+        await expect(page.locator(".msg.thinking .msg-role")).to_have_text("assistant")  # as the reply will say
+        await anyio.to_thread.run_sync(
+            lambda: wait_for(lambda: set(started_pids(setup.records.parent)) - earlier, what="the stand-in to start")
+        )
+        pid = sorted(set(started_pids(setup.records.parent)) - earlier)[0]
+        await screenshot(page, "ask-stop-390x664")
+        await page.click(".stop-ask")
+        await expect(page.locator(".msg.thinking")).to_have_count(0)
+        await expect(page.locator("#status")).to_contain_text("Stopped")
+        await anyio.to_thread.run_sync(lambda: wait_for(lambda: not alive(pid), what="the stand-in to end"))
+        await expect(page.locator(".msg.role-user .msg-body")).to_have_text("Paint the porch? SLEEP=60")  # stored
+        await page.wait_for_timeout(500)
+        assert await page.locator(".msg.role-assistant").count() == 0
+        assert errors == []
+    finally:
+        await page.context.close()
+
+
 async def test_a_slow_agent_shows_running_and_cancel_ends_it(setup: Setup, browser: Browser) -> None:
     errors: list[str] = []
     page = await logged_in(browser, setup, errors, f"#thread={setup.orchard_id}")
@@ -334,7 +412,7 @@ async def test_a_slow_agent_shows_running_and_cancel_ends_it(setup: Setup, brows
         await page.click("#spawn-open")
         await expect(page.locator("#spawn-under")).to_contain_text("“Orchard”")
         await page.fill("#spawn-prompt", "Prune the plum tree. SLEEP=60")
-        await page.fill("#spawn-folder", str(setup.work))
+        await page.select_option("#spawn-folder", str(setup.work))
         await page.fill("#spawn-title", "Prune the plum")
         await screenshot(page, "phone-spawn-form-390x844")
         await page.click("#spawn-start")
@@ -360,25 +438,40 @@ async def test_a_slow_agent_shows_running_and_cancel_ends_it(setup: Setup, brows
         await run.locator(".agent-open").click()  # opens its task thread, where the outcome landed
         await expect(page.locator("#thread-title")).to_have_text("Prune the plum")
         await expect(page.locator(".msg").last).to_contain_text("cancel")
+
+        # the parent heard of it in one line whose run id is a link to that task thread
+        await page.goto(f"{setup.hub.base}/#thread={setup.orchard_id}")
+        await expect(page.locator("#thread-title")).to_have_text("Orchard")
+        await page.locator(".msg .id-link", has_text="run_").last.click()
+        await expect(page.locator("#thread-title")).to_have_text("Prune the plum")
         assert errors == []
     finally:
         await page.context.close()
 
 
-async def test_a_refused_spawn_says_why_in_the_form(setup: Setup, browser: Browser, tmp_path: Path) -> None:
+async def test_a_refused_spawn_says_why_in_the_form(setup: Setup, browser: Browser) -> None:
+    gone = setup.work / "gone-by-now"
+    gone.mkdir()
     errors: list[str] = []
-    page = await logged_in(browser, setup, errors, desktop=True)
+    page = await logged_in(browser, setup, errors, small=True)
     try:
+        await page.click("#menu")
         await page.click("#spawn-open")
-        await page.fill("#spawn-prompt", "Anything")
-        await page.fill("#spawn-folder", str(tmp_path))  # outside the allowed work roots
+        folders = page.locator("#spawn-folder option")
+        await expect(folders).to_have_text([str(setup.work), str(gone)])  # the hub's work roots, as a list
+        await page.fill("#spawn-prompt", "Anything\n" * 8)
+        await page.select_option("#spawn-folder", str(gone))
+        gone.rmdir()  # removed on the hub after the list was read
         await page.click("#spawn-start")
-        await expect(page.locator("#spawn-error")).to_contain_text(str(tmp_path))
-        await expect(page.locator("#spawn-dialog")).to_be_visible()
-        await screenshot(page, "desktop-spawn-refused-1280x800")
+        await expect(page.locator("#spawn-error")).to_contain_text("does not exist")
+        for part in ["#spawn-error", "#spawn-start", "#spawn-dialog button[value=cancel]"]:
+            await expect(page.locator(part)).to_be_in_viewport(ratio=1)  # fits 390x664 with its error
+        await screenshot(page, "spawn-refused-390x664")
+        await page.set_viewport_size(DESKTOP_WIDE)
+        await screenshot(page, "spawn-refused-1440x900")
         async with mcp_client(setup.hub.mcp_url, TOKEN) as desktop:
             runs = await call(desktop, "list_agents")
-        assert not [r for r in runs["runs"] if r["prompt"] == "Anything"]
+        assert not [r for r in runs["runs"] if r["prompt"].startswith("Anything")]
         assert errors == []
     finally:
         await page.context.close()

@@ -188,7 +188,7 @@ async def test_the_thread_list_triages_unread_previews_and_times(hub: ServedHub,
     long_title = "Garden plans for the whole long summer season with the kids and the neighbours"
     async with mcp_client(hub.mcp_url, TOKEN) as agent:
         garden = await call(agent, "create_thread", title=long_title, thread_type="project")
-        await call(agent, "post_message", thread_id=garden["id"], content="Seen before.")
+        await call(agent, "post_message", thread_id=garden["id"], role="user", content="Seen before.")
     errors: list[str] = []
     context, page = await logged_in(browser, hub, errors)
     try:
@@ -265,6 +265,86 @@ async def test_drafts_stay_with_their_thread_and_survive_a_reload(hub: ServedHub
         await page.locator(".msg-head .copy").click()  # the whole message, as markdown
         assert await page.evaluate("navigator.clipboard.readText()") == "```sh\nmake garden\n```"
         await screenshot(page, "composer-draft-copy-390x664")
+        assert errors == []
+    finally:
+        await context.close()
+
+
+# Stand-ins for the browser's speech engines (headless Chromium has none that work offline): they
+# record what the page asks of them and answer as an engine would.
+SPEECH_STAND_INS = """
+window.spoken = [];
+window.SpeechSynthesisUtterance = class { constructor(text) { this.text = text; } };
+Object.defineProperty(window, 'speechSynthesis', { value: {
+  speaking: false, cancel() {}, speak(u) { window.spoken.push(u.text); } } });
+window.SpeechRecognition = class {
+  start() { window.recognition = this; }
+  stop() { this.onend?.(); }
+  hear(text) {
+    const alternative = [{ transcript: text }];
+    this.onresult?.({ results: [alternative] });
+  }
+};
+"""
+NO_SPEECH = """
+delete window.SpeechRecognition; delete window.webkitSpeechRecognition;
+delete window.speechSynthesis; delete window.SpeechSynthesisUtterance;
+"""
+
+
+async def test_dictation_and_read_aloud_where_the_browser_has_them(hub: ServedHub, browser: Browser) -> None:
+    async with mcp_client(hub.mcp_url, TOKEN) as agent:
+        thread = await call(agent, "create_thread", title="Voice", thread_type="project")
+        await call(agent, "post_message", thread_id=thread["id"], content="Water the **tomatoes** at six.")
+    errors: list[str] = []
+    context, page = await logged_in(browser, hub, errors)
+    try:
+        await context.add_init_script(SPEECH_STAND_INS)
+        await page.goto(f"{hub.base}/#thread={thread['id']}")
+        await page.reload()
+        await expect(page.locator("#thread-title")).to_have_text("Voice")
+        await page.click("#dictate")
+        await expect(page.locator("#dictate")).to_have_attribute("aria-pressed", "true")
+        await page.evaluate("window.recognition.hear('remind me tomorrow')")
+        await expect(page.locator("#input")).to_have_value("remind me tomorrow")
+        await page.click("#dictate")
+        await expect(page.locator("#dictate")).to_have_attribute("aria-pressed", "false")
+        await page.locator(".msg.role-assistant .speak").click()
+        assert await page.evaluate("window.spoken") == ["Water the tomatoes at six."]
+        await screenshot(page, "voice-390x664")
+        await page.set_viewport_size(DESKTOP_WIDE)
+        await screenshot(page, "voice-1440x900")
+        assert errors == []
+    finally:
+        await context.close()
+
+    context, page = await logged_in(browser, hub, errors)
+    try:
+        await context.add_init_script(NO_SPEECH)
+        await page.goto(f"{hub.base}/#thread={thread['id']}")
+        await page.reload()
+        await expect(page.locator(".msg")).to_have_count(1)
+        await expect(page.locator("#dictate")).to_be_hidden()
+        assert await page.locator(".speak").count() == 0
+    finally:
+        await context.close()
+
+
+async def test_text_shared_from_another_app_lands_in_the_box(hub: ServedHub, browser: Browser) -> None:
+    errors: list[str] = []
+    context, page = await logged_in(browser, hub, errors)
+    try:
+        manifest = await (await page.request.get(f"{hub.base}/manifest.webmanifest")).json()
+        share = manifest["share_target"]
+        assert share["action"] == "/" and share["method"] == "GET"
+        assert share["params"] == {"title": "title", "text": "text", "url": "url"}
+        await page.goto(
+            f"{hub.base}/?title=Seed%20sale&text=Half%20price%20beans&url=https%3A%2F%2Fexample.com%2Fbeans"
+        )
+        await expect(page.locator("#input")).to_have_value("Seed sale\n\nHalf price beans https://example.com/beans")
+        await expect(page.locator("#status")).to_contain_text("Shared text is in the box of “Main”")
+        assert "?" not in page.url
+        await screenshot(page, "share-390x664")
         assert errors == []
     finally:
         await context.close()

@@ -75,19 +75,32 @@ def resolve_backend(settings: Settings) -> Backend:
 
 
 def check_work_folder(folder: str, roots: list[Path]) -> Path:
-    """The real path of `folder` if it exists and lies inside an allowed root; symlinks are resolved first."""
-    path = Path(folder).expanduser()
+    """The real path of `folder` if it exists and lies inside an allowed root; symlinks are resolved first.
+
+    Refusals never name the resolved path (where `~` or a symlink leads): that is the server's business."""
+    shown = folder if len(folder) <= 200 else f"{folder[:120]}...({len(folder):,} characters)"
+    if "\0" in folder:
+        raise InvalidInput(f"work_folder {shown!r} contains a NUL character; give a plain absolute path")
+    try:
+        path = Path(folder).expanduser()
+    except RuntimeError:  # ~user of an unknown user
+        raise InvalidInput(f"work_folder {shown!r} names an unknown home folder; give an absolute path") from None
     if not path.is_absolute():
-        raise InvalidInput(f"work_folder {folder!r} must be an absolute path")
-    if not path.is_dir():
-        raise InvalidInput(f"work_folder {folder!r} does not exist or is not a folder; create it first")
-    real = path.resolve(strict=True)
+        raise InvalidInput(f"work_folder {shown!r} must be an absolute path")
+    try:
+        real = path.resolve(strict=True)
+        is_folder = real.is_dir()
+    except OSError as exc:  # missing, name too long, symlink loop, no permission
+        reason = "does not exist" if isinstance(exc, FileNotFoundError) else f"can't be used ({exc.strerror})"
+        raise InvalidInput(f"work_folder {shown!r} {reason}; give an existing folder inside the work roots") from None
+    if not is_folder:
+        raise InvalidInput(f"work_folder {shown!r} is not a folder; give an existing folder inside the work roots")
     for root in roots:
         root_real = root.expanduser().resolve()
         if real == root_real or real.is_relative_to(root_real):
             return real
     allowed = ", ".join(str(r) for r in roots)
     raise InvalidInput(
-        f"work_folder {folder!r} (really {real}) is outside the allowed agent work roots ({allowed}); "
+        f"work_folder {shown!r} is outside the allowed agent work roots ({allowed}); "
         "use a folder inside one of them or add a root to agent_work_roots"
     )

@@ -5,35 +5,35 @@ Two ways to call it:
   Chat replies and health checks use it, so they skip the ~0.3 s server start.
 - `ask_once`: a dedicated session per call. Spawned runs use it, because claude-code-mcp ignores
   cancellation: the only way to stop one run's `claude` child (and everything it started) is to end
-  that session, which kills the server's whole process group.
+  that session, which kills the server's whole process tree (see transport.py).
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import signal
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
 import anyio
 import anyio.abc
 from mcp import Client, MCPError
-from mcp.client.stdio import stdio_client
 from mcp.types import CONNECTION_CLOSED, TextContent
 
 from mainloop_mcp.agents.backends import Backend
+from mainloop_mcp.agents.transport import ServerProcess, capped_stdio
 from mainloop_mcp.errors import MainloopError
-from mainloop_mcp.model import new_id
+from mainloop_mcp.model import MAX_CONTENT_BYTES, new_id
 
 log = logging.getLogger(__name__)
 
 CONTEXT_DIR = ".mainloop"
-SESSION_ENV = "MAINLOOP_AGENT_SESSION"
+# One JSON-RPC message from the backend is read up to this size; a larger answer keeps its head and a note
+# of its real size. Decoded text is never longer than its JSON, so head and note fit in one message.
+MAX_OUTPUT_LINE_BYTES = MAX_CONTENT_BYTES - 4096
 HEALTH_PROMPT = "Reply with the single word: ok"
 
 
@@ -52,8 +52,9 @@ class AgentFailed(MainloopError):
 
 
 def spill_prompt(prompt: str, work_folder: Path, max_bytes: int) -> tuple[str, Path | None]:
-    """Prompts over the argv cap go into a file inside the work folder; the agent gets a pointer to it."""
-    if len(prompt.encode("utf-8")) <= max_bytes:
+    """Prompts over the argv cap go into a file inside the work folder; the agent gets a pointer to it.
+    So do prompts starting with '-': the CLI gets the prompt as an argument and would read it as an option."""
+    if len(prompt.encode("utf-8")) <= max_bytes and not prompt.startswith("-"):
         return prompt, None
     folder = work_folder / CONTEXT_DIR
     folder.mkdir(exist_ok=True)
@@ -68,9 +69,10 @@ def spill_prompt(prompt: str, work_folder: Path, max_bytes: int) -> tuple[str, P
 
 
 @asynccontextmanager
-async def open_session(backend: Backend, errlog: TextIO = sys.stderr) -> AsyncIterator[Client]:
+async def open_session(backend: Backend, server: ServerProcess, errlog: TextIO = sys.stderr) -> AsyncIterator[Client]:
     """A connected session to a freshly started backend server; leaving it kills the server's process tree."""
-    async with Client(stdio_client(backend.server, errlog=errlog), mode="legacy") as client:
+    transport = capped_stdio(backend.server, server, errlog, MAX_OUTPUT_LINE_BYTES)
+    async with Client(transport, mode="legacy") as client:
         yield client
 
 
@@ -96,48 +98,19 @@ async def call_backend(client: Client, backend: Backend, prompt: str, work_folde
 
 async def ask_once(backend: Backend, prompt: str, work_folder: Path) -> str:
     """Run one prompt in its own server; cancelling the caller kills that server and its children."""
-    token = new_id("ses")
+    server = ServerProcess()
     try:
-        async with open_session(with_session_token(backend, token), _devnull()) as client:
+        async with open_session(backend, server, _devnull()) as client:
             try:
                 return await call_backend(client, backend, prompt, work_folder)
             except anyio.get_cancelled_exc_class():
-                # Kill the tree now: the SDK would first give the server 2 s to exit by itself.
-                kill_session(token)
+                server.kill()  # now, not after the session's own shutdown
                 raise
     except BaseExceptionGroup as group:  # the session's task group wraps what the call raised
         failed = group.subgroup(lambda e: isinstance(e, AgentFailed | TimeoutError))
         if failed is None:
             raise
         raise _first(failed) from None
-
-
-def with_session_token(backend: Backend, token: str) -> Backend:
-    """The backend with `token` in its server's environment, so `kill_session` can find that server."""
-    server = backend.server.model_copy(update={"env": {**(backend.server.env or {}), SESSION_ENV: token}})
-    return replace(backend, server=server)
-
-
-def kill_session(token: str) -> None:
-    """SIGKILL the process group of the backend server we started with `token` in its environment
-    (the SDK starts it in a new session, so its group holds the server and every child it spawned)."""
-    me = str(os.getpid())
-    marker = f"{SESSION_ENV}={token}".encode()
-    try:
-        entries = list(Path("/proc").iterdir())
-    except OSError:  # no procfs: the SDK's own shutdown still kills the group, only later
-        return
-    for entry in entries:
-        if not entry.name.isdigit():
-            continue
-        try:
-            if (entry / "stat").read_text().rsplit(")", 1)[1].split()[1] != me:
-                continue
-            if marker in (entry / "environ").read_bytes().split(b"\0"):
-                os.killpg(int(entry.name), signal.SIGKILL)
-                return
-        except (OSError, IndexError):
-            continue
 
 
 def _first(group: BaseExceptionGroup[BaseException]) -> BaseException:
@@ -154,7 +127,7 @@ class AgentConnection:
         self._client: Client | None = None
         self._stop = anyio.Event()
         self._lock = anyio.Lock()
-        self._token = new_id("ses")
+        self._server = ServerProcess()
 
     @property
     def backend(self) -> Backend:
@@ -162,7 +135,7 @@ class AgentConnection:
 
     async def _hold(self, stop: anyio.Event, *, task_status: anyio.abc.TaskStatus[Client]) -> None:
         try:
-            async with open_session(with_session_token(self._backend, self._token), sys.stderr) as client:
+            async with open_session(self._backend, self._server, sys.stderr) as client:
                 task_status.started(client)
                 await stop.wait()
         except Exception:  # the server died: the next call reconnects
@@ -172,7 +145,7 @@ class AgentConnection:
         async with self._lock:
             if self._client is None:
                 self._stop = anyio.Event()
-                self._token = new_id("ses")
+                self._server = ServerProcess()
                 try:
                     self._client = await self._tg.start(self._hold, self._stop)
                 except Exception as exc:
@@ -205,7 +178,7 @@ class AgentConnection:
             except BaseException:
                 # Cancelled or timed out: the claude child keeps running inside the shared server,
                 # so recycle the server to kill it (other calls in flight on it retry on a new one).
-                kill_session(self._token)
+                self._server.kill()
                 self._drop(client)
                 raise
         raise AssertionError("unreachable")
@@ -217,5 +190,5 @@ class AgentConnection:
     async def aclose(self) -> None:
         """The hub is closing: end the server and any claude child a chat left running."""
         if self._client is not None:
-            kill_session(self._token)
+            self._server.kill()
             self._drop(self._client)

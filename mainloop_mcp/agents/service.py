@@ -21,7 +21,7 @@ from mainloop_mcp.agents.context import HistorySource, chat_prompt, transcript_h
 from mainloop_mcp.agents.owner import owner_gone, this_process
 from mainloop_mcp.agents.runner import AgentJob, LocalRunner, Runner
 from mainloop_mcp.config import Settings
-from mainloop_mcp.errors import Conflict
+from mainloop_mcp.errors import Conflict, InvalidInput
 from mainloop_mcp.model import AgentRun, AgentRunPage, Message, NewAgentRun, NewMessage, Role, RunStatus
 from mainloop_mcp.store import Store
 from mainloop_mcp.store.base import AgentRunStore, clip
@@ -32,6 +32,7 @@ RESTART_REASON = "the hub restarted while this run was in flight; spawn it again
 SHUTDOWN_REASON = "the hub shut down while this run was in flight; spawn it again if it is still needed"
 Progress = Callable[[str], Awaitable[None]]
 HEARTBEAT_SECONDS = 5.0
+PREVIEW_CHARS = 300
 
 
 class RunsStore(Store, AgentRunStore, Protocol):
@@ -139,12 +140,19 @@ class AgentService:
         status: RunStatus = RunStatus.INTERRUPTED
         result: str | None = None
         error: str | None = SHUTDOWN_REASON
+
+        async def started(external_id: str | None) -> AgentRun:
+            # The folder may have gone (or been swapped for a symlink) while the run waited for a slot.
+            try:
+                check_work_folder(str(folder), self._settings.agent_work_roots)
+            except InvalidInput as exc:
+                raise AgentFailed(f"the run did not start: when its turn came, {exc}") from exc
+            return await self._store.start_run(run.id, external_id)
+
         try:
             with live.scope:
-                result = await runner.run(
-                    AgentJob(run_id=run.id, prompt=run.prompt, work_folder=folder),
-                    lambda external_id: self._store.start_run(run.id, external_id),
-                )
+                answer = await runner.run(AgentJob(run_id=run.id, prompt=run.prompt, work_folder=folder), started)
+                result = clip(answer)
                 status, error = RunStatus.SUCCEEDED, None
             if live.scope.cancel_called and status is not RunStatus.SUCCEEDED:
                 if live.cancelled:
@@ -181,7 +189,8 @@ class AgentService:
     async def list(
         self, status: RunStatus | None, parent_thread_id: str | None, limit: int, cursor: str | None
     ) -> AgentRunPage:
-        return await self._store.list_runs(status=status, parent_thread_id=parent_thread_id, limit=limit, cursor=cursor)
+        page = await self._store.list_runs(status=status, parent_thread_id=parent_thread_id, limit=limit, cursor=cursor)
+        return AgentRunPage(runs=[preview(run) for run in page.runs], next_cursor=page.next_cursor)
 
     async def wait(self, run_id: str) -> AgentRun:
         """Until the run has its outcome recorded (tests, benchmarks, and anyone who wants to block)."""
@@ -234,6 +243,10 @@ class AgentService:
     async def health(self) -> str:
         return await self.connection().health(self.chat_folder())
 
+    def stop_accepting(self) -> None:
+        """Refuse new spawns (the hub is shutting down); running ones go on until aclose."""
+        self._closing = True
+
     async def aclose(self) -> None:
         """Stop every live run (recorded interrupted) and the shared connection."""
         self._closing = True
@@ -251,6 +264,17 @@ async def _heartbeat(progress: Progress) -> None:
         await anyio.sleep(HEARTBEAT_SECONDS)
         waited += HEARTBEAT_SECONDS
         await progress(f"still working ({waited:g} s)")
+
+
+def _cut(text: str | None) -> str | None:
+    if text is None or len(text) <= PREVIEW_CHARS:
+        return text
+    return f"{text[:PREVIEW_CHARS]}... [{len(text):,} characters; get_agent has it whole]"
+
+
+def preview(run: AgentRun) -> AgentRun:
+    """A run as lists show it: prompt and result cut to a preview, so a page of runs stays small."""
+    return run.model_copy(update={"prompt": _cut(run.prompt), "result": _cut(run.result)})
 
 
 def _title_from(prompt: str) -> str:

@@ -27,7 +27,7 @@ ChangeCallback = Callable[[Change], None]
 
 
 class ChangeFeed:
-    def __init__(self, log_: ChangeLog, *, history: int = HISTORY, poll_interval: float = 0.2) -> None:
+    def __init__(self, log_: ChangeLog, *, history: int = HISTORY, poll_interval: float = 0.1) -> None:
         self._log = log_
         self._ring: deque[Change] = deque(maxlen=history)
         self._listeners: dict[object, ChangeCallback] = {}
@@ -47,12 +47,19 @@ class ChangeFeed:
         self._last_pruned = self.last_seq
 
     async def run(self) -> None:
-        """Publish changes until cancelled."""
+        """Publish changes until cancelled. A failing read (a busy or unreachable store) is logged and
+        tried again on the next round; nothing is skipped, since reading resumes at the last sequence."""
+        failures = 0
         while True:
-            with anyio.move_on_after(self._poll_interval):
+            with anyio.move_on_after(self._poll_interval * 2 ** min(failures, 6)):
                 await self._kicked.wait()
             self._kicked = anyio.Event()
-            await self.catch_up()
+            try:
+                await self.catch_up()
+                failures = 0
+            except Exception as exc:
+                failures += 1
+                log.warning("reading the change log failed (%s); trying again", exc)
 
     async def catch_up(self) -> None:
         """Publish every change committed so far that this feed has not published yet."""

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from mainloop_mcp.model import MAX_TITLE_CHARS, Role
+from mainloop_mcp.model import MAX_CONTENT_BYTES, MAX_TITLE_CHARS, Role
 from mainloop_mcp.store.base import clip
 from mainloop_mcp.store.imports import ImportedMessage, ImportedThread
 from mainloop_mcp.store.timestamps import to_micros
@@ -50,7 +50,7 @@ def message(key: str, role: str, content: str, created_us: int, **metadata: Any)
     return ImportedMessage(
         key=key,
         role=role,
-        content=clip(content),
+        content=clip(content) if len(content) > MAX_CONTENT_BYTES // 4 else content,  # 4 bytes a char at most
         created_us=created_us,
         metadata=json.dumps(metadata, ensure_ascii=False) if metadata else "{}",
     )

@@ -24,7 +24,7 @@ from mcp_types import (
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
 
 from mainloop_mcp.changes.feed import ChangeFeed
-from mainloop_mcp.live.meta import change_meta
+from mainloop_mcp.live.meta import announced_uris, change_meta
 from mainloop_mcp.store.changes import Change
 
 log = logging.getLogger(__name__)
@@ -104,15 +104,19 @@ class LegacySessions:
                 async for change in receive:
                     for connection, peer in list(self._peers.items()):
                         with anyio.move_on_after(SEND_TIMEOUT_SECONDS):
-                            await _notify(connection, peer, change)
+                            try:
+                                await _notify(connection, peer, change)
+                            except Exception:  # one broken connection must not end the others' updates
+                                log.exception("could not tell a session of %s", change)
         finally:
             unsubscribe()
 
 
 async def _notify(connection: Connection, peer: Peer, change: Change) -> None:
     meta = change_meta(change)
-    if change.uri in peer.uris:
-        await connection.send_resource_updated(change.uri, meta=meta)
+    for uri in announced_uris(change):
+        if uri in peer.uris:
+            await connection.send_resource_updated(uri, meta=meta)
     if change.tree:
         await connection.send_resource_list_changed(meta=meta)
     if peer.log_level is not None and LEVELS.index(_level_of(change)) >= LEVELS.index(peer.log_level):

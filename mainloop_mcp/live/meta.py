@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mainloop_mcp.resources.activity import ACTIVITY_URI
 from mainloop_mcp.store.changes import Change
 
 # On every change notification: the change's sequence number and thread.
@@ -20,3 +21,10 @@ def change_meta(change: Change) -> dict[str, Any]:
     if change.thread_id is not None:
         meta[THREAD_KEY] = change.thread_id
     return meta
+
+
+def announced_uris(change: Change) -> list[str]:
+    """The resources a change makes stale: its own, and the activity of all threads for any thread's."""
+    if change.uri.startswith("thread://"):
+        return [change.uri, ACTIVITY_URI]
+    return [change.uri]

@@ -1,13 +1,14 @@
-"""Compaction: build every missing or stale summary of finished periods, and post each child
-thread's daily summaries into its parent (once per child per day, by idempotency key).
+"""Compaction: build every missing or stale summary of finished periods, and post each parent one
+digest a day of its children's day summaries (once per parent per day, by idempotency key).
 
 Run by `mainloop compact` (e.g. nightly) or the `compact` tool. Children are compacted before
-their parents, so a parent's summaries already include the children's posted summaries.
+their parents, so a parent's summaries already include the digests of its children.
 """
 
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from datetime import timedelta
 
 from pydantic import BaseModel
@@ -18,7 +19,7 @@ from mainloop_mcp.memory.pyramid import Pyramid
 from mainloop_mcp.model import Granularity, NewMessage, Role, Summary, Thread, ThreadFilter, ThreadType
 
 log = logging.getLogger(__name__)
-SYNC_KEY = "sync:{child}:{day}"
+DIGEST_KEY = "digest:{parent}:{day}"
 SYNC_BATCH = 500
 DEPTH = {ThreadType.TASK: 0, ThreadType.PROJECT: 1, ThreadType.MAIN: 2}
 
@@ -44,45 +45,54 @@ def finished_periods(pyr: Pyramid, first_day: Period, today: Period) -> list[Per
     return months + tile(max(start, this_month), today.first_day, Granularity.WEEK)
 
 
-async def compact_thread(pyr: Pyramid, thread: Thread) -> tuple[int, int]:
-    """Summaries built and sync messages posted for one thread."""
+async def compact_thread(pyr: Pyramid, thread: Thread) -> tuple[int, list[Summary]]:
+    """Summaries built for one thread, and its finished day summaries (for the parent's digests)."""
     span = await pyr.store.message_span(thread.id)
     if span is None:
-        return 0, 0
+        return 0, []
     today = Period(local_date(pyr.now(), pyr.tz), Granularity.DAY)
     first = Period(local_date(span[0], pyr.tz), Granularity.DAY)
     if first.first_day >= today.first_day:
-        return 0, 0  # nothing before today is finished yet: a thread that began today has no periods to compact
+        return 0, []  # nothing before today is finished yet: a thread that began today has no periods to compact
     built_before = pyr.built
     for period in finished_periods(pyr, first, today):
         await pyr.resolve(thread, [period])
     days = await pyr.store.get_summaries(thread.id, Granularity.DAY, first.start(pyr.tz), today.start(pyr.tz))
-    posted = await sync_to_parent(pyr, thread, days) if thread.parent_id else 0
-    return pyr.built - built_before, posted
+    return pyr.built - built_before, [d for d in days if not d.stale]
 
 
-def sync_message(pyr: Pyramid, child: Thread, day: Summary) -> NewMessage:
-    """The parent-thread message carrying one child day; timed at the day's last microsecond."""
-    label = local_date(day.period_start, pyr.tz).isoformat()
-    assert child.parent_id is not None
+def digest_message(pyr: Pyramid, parent_id: str, label: str, entries: list[tuple[Thread, Summary]]) -> NewMessage:
+    """One parent-thread message carrying a day of all its children; timed at the day's last microsecond."""
+    names = ", ".join(f'"{child.title}"' for child, _ in entries)
+    parts = [f"Digest of {label} from {len(entries)} child thread{'s' if len(entries) > 1 else ''}: {names}"]
+    parts += [f'### {child.thread_type.value} "{child.title}"\n{day.content}' for child, day in entries]
     return NewMessage(
-        thread_id=child.parent_id,
+        thread_id=parent_id,
         role=Role.SUMMARY,
-        content=f'Daily summary of {child.thread_type.value} "{child.title}" ({child.id}) for {label}:\n{day.content}',
-        idempotency_key=SYNC_KEY.format(child=child.id, day=label),
-        metadata={"source_thread_id": child.id, "period": label, "granularity": "day"},
-        created_at=day.period_end - timedelta(microseconds=1),
+        content="\n\n".join(parts),
+        idempotency_key=DIGEST_KEY.format(parent=parent_id, day=label),
+        metadata={
+            "kind": "digest",
+            "period": label,
+            "granularity": "day",
+            "children": [{"id": child.id, "title": child.title} for child, _ in entries],
+        },
+        created_at=entries[0][1].period_end - timedelta(microseconds=1),
     )
 
 
-async def sync_to_parent(pyr: Pyramid, child: Thread, days: list[Summary]) -> int:
-    """Post the child's daily summaries into its parent; a day already posted is skipped.
+async def post_digests(pyr: Pyramid, parent_id: str, children: list[tuple[Thread, list[Summary]]]) -> int:
+    """Post one digest per day into the parent, naming every child with a summary that day.
 
-    The first post of a day wins: if that day's summary was rebuilt later, the key is taken
-    and the store answers Conflict, which here means "already synced".
+    The first post of a day wins: a day already digested keeps its digest (its key is taken, and the
+    store answers Conflict for a digest that would now read differently, which here means "done").
     """
+    by_day: dict[str, list[tuple[Thread, Summary]]] = defaultdict(list)
+    for child, days in sorted(children, key=lambda c: c[0].title.casefold()):
+        for day in days:
+            by_day[local_date(day.period_start, pyr.tz).isoformat()].append((child, day))
+    batch = [digest_message(pyr, parent_id, label, entries) for label, entries in sorted(by_day.items())]
     posted = 0
-    batch = [sync_message(pyr, child, d) for d in days if not d.stale]
     for i in range(0, len(batch), SYNC_BATCH):
         chunk = batch[i : i + SYNC_BATCH]
         try:
@@ -97,29 +107,44 @@ async def sync_to_parent(pyr: Pyramid, child: Thread, days: list[Summary]) -> in
 
 
 async def compact(pyr: Pyramid, thread_id: str | None = None) -> CompactReport:
-    """Compact one thread, or every thread (children first).
+    """Compact one thread, or every thread (children first), posting each parent its daily digests.
 
     Over every thread, one thread's failure (a failing summariser, a bad row) is logged and reported,
     and the others are still compacted: a nightly run must not stop at the first broken thread.
+    One thread alone: its parent gets digests from the day summaries its children already have.
     """
-    if thread_id is not None:
-        threads = [await pyr.store.get_thread(thread_id)]
-    else:
-        threads = await _all_threads(pyr)
-        threads.sort(key=lambda t: DEPTH[t.thread_type])
+    everything = await _all_threads(pyr)
+    threads = [await pyr.store.get_thread(thread_id)] if thread_id is not None else everything
     report = CompactReport(threads=len(threads), summaries_built=0, sync_messages_posted=0)
-    for thread in threads:
-        try:
-            built, posted = await compact_thread(pyr, thread)
-        except Exception as exc:
-            if thread_id is not None:
-                raise
-            log.exception("compaction of thread %s failed", thread.id)
-            report.failed.append(ThreadFailure(thread_id=thread.id, title=thread.title, error=str(exc) or repr(exc)))
-            continue
-        report.summaries_built += built
-        report.sync_messages_posted += posted
+    for depth in sorted({DEPTH[t.thread_type] for t in threads}):
+        compacted: dict[str, list[Summary]] = {}
+        for thread in (t for t in threads if DEPTH[t.thread_type] == depth):
+            try:
+                built, compacted[thread.id] = await compact_thread(pyr, thread)
+            except Exception as exc:
+                if thread_id is not None:
+                    raise
+                log.exception("compaction of thread %s failed", thread.id)
+                report.failed.append(
+                    ThreadFailure(thread_id=thread.id, title=thread.title, error=str(exc) or repr(exc))
+                )
+                continue
+            report.summaries_built += built
+        parents = {t.parent_id for t in threads if t.id in compacted and t.parent_id is not None}
+        for parent_id in sorted(parents):
+            children = [t for t in everything if t.parent_id == parent_id]
+            days = [(c, compacted[c.id] if c.id in compacted else await _finished_days(pyr, c)) for c in children]
+            report.sync_messages_posted += await post_digests(pyr, parent_id, days)
     return report
+
+
+async def _finished_days(pyr: Pyramid, thread: Thread) -> list[Summary]:
+    today = Period(local_date(pyr.now(), pyr.tz), Granularity.DAY)
+    span = await pyr.store.message_span(thread.id)
+    if span is None:
+        return []
+    days = await pyr.store.get_summaries(thread.id, Granularity.DAY, span[0] - timedelta(days=1), today.start(pyr.tz))
+    return [d for d in days if not d.stale]
 
 
 async def _all_threads(pyr: Pyramid) -> list[Thread]:

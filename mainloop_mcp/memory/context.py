@@ -32,7 +32,7 @@ class ContextItem(BaseModel):
     granularity: Granularity
     period: str = Field(description="Zoomable period label: 2026-11, 2026-W47 or 2026-11-24 (a message: its day)")
     start: datetime
-    end: datetime = Field(description="Exclusive end; for a message, its own time")
+    end: datetime | None = Field(default=None, description="Exclusive end of a summarised period")
     content: str
     token_count: int
     source_message_count: int = Field(description="Messages this item stands for (1 for a full message)")
@@ -77,7 +77,6 @@ def message_item(m: Message, pyr: Pyramid) -> ContextItem:
         granularity=Granularity.MESSAGE,
         period=local_date(m.created_at, pyr.tz).isoformat(),
         start=m.created_at,
-        end=m.created_at,
         content=m.content,
         token_count=estimate_tokens(m.content),
         source_message_count=1,

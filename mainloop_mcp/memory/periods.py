@@ -114,16 +114,25 @@ def tile(first: date, last_exclusive: date, coarsest: Granularity) -> list[Perio
     return pieces
 
 
+FIRST_YEAR, LAST_YEAR = 2, 9998
+
+
 def parse_period(text: str) -> Period:
     """`2026-11`, `2026-W47` or `2026-11-24` -> a Period; anything else is a clear error."""
     s = text.strip()
+    period = None
     try:
         if m := _DAY.match(s):
-            return day(date(int(m[1]), int(m[2]), int(m[3])))
-        if m := _WEEK.match(s):
-            return Period(date.fromisocalendar(int(m[1]), int(m[2]), 1), Granularity.WEEK)
-        if m := _MONTH.match(s):
-            return month_of(date(int(m[1]), int(m[2]), 1))
+            period = day(date(int(m[1]), int(m[2]), int(m[3])))
+        elif m := _WEEK.match(s):
+            period = Period(date.fromisocalendar(int(m[1]), int(m[2]), 1), Granularity.WEEK)
+        elif m := _MONTH.match(s):
+            period = month_of(date(int(m[1]), int(m[2]), 1))
     except ValueError:
         pass
-    raise InvalidInput(f"period {text!r} is not a calendar period; use {PERIOD_EXAMPLES}")
+    if period is None:
+        raise InvalidInput(f"period {text!r} is not a calendar period; use {PERIOD_EXAMPLES}")
+    if not FIRST_YEAR <= period.first_day.year <= LAST_YEAR:
+        # Instants at the calendar's very edges overflow once shifted by a time zone.
+        raise InvalidInput(f"period {text!r} is outside the years {FIRST_YEAR}..{LAST_YEAR} that mainloop handles")
+    return period

@@ -16,6 +16,7 @@ from mainloop_mcp.memory.pyramid import Pyramid
 from mainloop_mcp.memory.summariser import Source, SummaryRequest, prompt_for
 from mainloop_mcp.model import Granularity
 from mainloop_mcp.resources.threads import active_threads
+from mainloop_mcp.tools.args import resolve_thread
 
 RELATIVE_DAYS = {"today": 0, "yesterday": 1}
 
@@ -56,14 +57,15 @@ async def daily_review(
 
 
 async def summarize_period(
-    thread_id: Annotated[str, Field(description="Thread to summarise")],
-    period: Annotated[str, Field(description="A month (2026-11), ISO week (2026-W47) or day (2026-11-24)")],
+    thread_id: Annotated[str, Field(description='Thread to summarise: id, title or "main"')],
+    period: Annotated[str, Field(description="2026-11, 2026-W47, 2026-11-24, today or yesterday")],
     ctx: Context,
 ) -> str:
     """Ask the model to write the summary of one period of a thread from its finer material."""
     pyr = hub_of(ctx).pyramid()
-    p = parse_period(period)
-    thread = await pyr.store.get_thread(thread_id)
+    words = period.strip().lower()
+    p = _day(pyr, words) if words in RELATIVE_DAYS else parse_period(period)
+    thread = await resolve_thread(pyr.store, thread_id)
     if p.granularity is Granularity.DAY:
         sources = [Source(pyr.message_label(m), m.content) for m in await pyr.messages_in(thread.id, p)]
     else:

@@ -9,11 +9,15 @@ from pydantic import Field
 
 from mainloop_mcp.hub import hub_of
 from mainloop_mcp.resources.threads import thread_view
+from mainloop_mcp.tools.args import resolve_thread
 
 
-async def resume_thread(thread_id: Annotated[str, Field(description="The thread to pick up")], ctx: Context) -> str:
+async def resume_thread(
+    thread_id: Annotated[str, Field(description='The thread to pick up: id, title or "main"')], ctx: Context
+) -> str:
     """Everything a client needs to pick a thread up: what it is, its standing context, recent messages."""
-    view = await thread_view(hub_of(ctx).store, thread_id, limit=30)
+    store = hub_of(ctx).store
+    view = await thread_view(store, (await resolve_thread(store, thread_id)).id, limit=30)
     t = view.thread
     lines = [
         f'You are resuming the mainloop {t.thread_type.value} thread "{t.title}" (id {t.id}, {t.status.value}).',

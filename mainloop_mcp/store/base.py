@@ -79,6 +79,17 @@ class Store(Protocol):
 
 
 @runtime_checkable
+class WriteHealth(Protocol):
+    """A store that knows whether its writes work (for /healthz): SqliteStore."""
+
+    write_failure: str | None
+
+    async def check_writes(self) -> str | None:
+        """Why writes fail now, or None."""
+        ...
+
+
+@runtime_checkable
 class AgentRunStore(Protocol):
     """Persistence for sub-agent runs. A run and its task thread are born together and end together.
 
@@ -137,7 +148,8 @@ def clip(text: str, limit: int = MAX_CONTENT_BYTES - 200) -> str:
     raw = text.encode("utf-8")
     if len(raw) <= limit:
         return text
-    return raw[:limit].decode("utf-8", errors="ignore") + TRUNCATION_NOTE.format(size=len(raw))
+    note = TRUNCATION_NOTE.format(size=len(raw))  # counted in the limit, so clipping twice changes nothing
+    return raw[: limit - len(note.encode())].decode("utf-8", errors="ignore") + note
 
 
 def report(run: AgentRun) -> str:
@@ -252,6 +264,9 @@ def check_time_range(since: datetime | None, until: datetime | None) -> None:
         raise InvalidInput(f"since ({since.isoformat()}) must be before until ({until.isoformat()})")
 
 
+MAX_CURSOR_CHARS = 2048  # ours are under 200; a longer one is forged
+
+
 def encode_cursor(kind: str, position: list[Any]) -> str:
     raw = json.dumps({"k": kind, "p": position}, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
@@ -264,11 +279,12 @@ def decode_cursor(kind: str, cursor: str, shape: tuple[type, ...] | None = None)
     values must be refused here, not reach the database.
     """
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        data = json.loads(raw)
-        if data["k"] == kind and isinstance(data["p"], list) and _fits(data["p"], shape):
-            return list(data["p"])
-    except (binascii.Error, ValueError, KeyError, TypeError):
+        if len(cursor) <= MAX_CURSOR_CHARS:
+            raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+            data = json.loads(raw)
+            if data["k"] == kind and isinstance(data["p"], list) and _fits(data["p"], shape):
+                return list(data["p"])
+    except (binascii.Error, ValueError, KeyError, TypeError, RecursionError):  # RecursionError: deep nesting
         pass
     raise InvalidInput(f"cursor {cursor[:40]!r} is not a {kind} cursor from this server; pass the next_cursor it gave")
 

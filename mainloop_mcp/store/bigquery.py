@@ -46,6 +46,7 @@ from mainloop_mcp.store.base import (
     resolve_parent,
     same_message,
 )
+from mainloop_mcp.store.bigquery_changes import BigQueryChangeLog
 from mainloop_mcp.store.bigquery_client import BigQueryClient, array, scalar, struct_array
 from mainloop_mcp.store.bigquery_edits import BigQueryEdits
 from mainloop_mcp.store.bigquery_memory import BigQueryMemory
@@ -58,6 +59,7 @@ from mainloop_mcp.store.bigquery_rows import (
 from mainloop_mcp.store.bigquery_runs import BigQueryAgentRuns
 from mainloop_mcp.store.bigquery_schema import BigQueryTarget
 from mainloop_mcp.store.bigquery_search import SEARCHED_TABLES, search_index_ddl
+from mainloop_mcp.store.changes import ChangeLog
 from mainloop_mcp.store.timestamps import from_micros, to_micros
 
 
@@ -101,6 +103,11 @@ class BigQueryStore(BigQueryMemory, BigQueryAgentRuns, BigQueryEdits):
 
     def _now(self) -> int:
         return to_micros(self._clock())
+
+    async def change_log(self) -> ChangeLog:
+        """Changes seen by polling (?changes=SECONDS in the URL); a log that never changes when that is 0."""
+        every = self.bq.target.changes_every
+        return BigQueryChangeLog(self.bq, every if every > 0 else float("inf"))
 
     # threads -------------------------------------------------------------------------------
 

@@ -19,10 +19,12 @@ URL_OPTIONS = {
     "endpoint": "API endpoint of a local emulator, e.g. http://127.0.0.1:9050 (anonymous credentials)",
     "timeout": "seconds each BigQuery call may take, retries included (default 60)",
     "search": "function (default: SEARCH() and search indexes) or like (words matched in plain SQL; emulator)",
+    "changes": "seconds between polls for changes other clients made (default 10; 0 turns live updates off)",
 }
 SEARCH_MODES = ("function", "like")
 DEFAULT_LOCATION = "US"
 DEFAULT_TIMEOUT = 60.0
+DEFAULT_CHANGES_EVERY = 10.0
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,7 @@ class BigQueryTarget:
     endpoint: str | None = None
     timeout: float = DEFAULT_TIMEOUT
     search: str = "function"
+    changes_every: float = DEFAULT_CHANGES_EVERY
 
     def table(self, name: str) -> str:
         return f"`{self.project}.{self.dataset}.{name}`"
@@ -66,7 +69,14 @@ class BigQueryTarget:
         search = options.get("search", "function")
         if search not in SEARCH_MODES:
             raise InvalidInput(f"search={search!r} in the store URL must be one of {', '.join(SEARCH_MODES)}")
+        try:
+            changes_every = float(options.get("changes", DEFAULT_CHANGES_EVERY))
+        except ValueError:
+            raise InvalidInput(f"changes={options['changes']!r} in the store URL must be a number of seconds") from None
+        if changes_every < 0:
+            raise InvalidInput(f"changes={options['changes']!r} in the store URL must be 0 (off) or more seconds")
         return cls(
+            changes_every=changes_every,
             search=search,
             project=project,
             dataset=dataset,

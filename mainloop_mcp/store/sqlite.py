@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 import anyio.to_thread
 
-from mainloop_mcp.errors import Conflict, InvalidInput, NotFound
+from mainloop_mcp.errors import Conflict, InvalidInput, NotFound, StoreFailure
 from mainloop_mcp.model import (
     Clock,
     Message,
@@ -101,6 +101,27 @@ MIGRATIONS: list[str] = [
 ]
 
 
+FAILURES = {
+    "SQLITE_FULL": "the disk holding the database is full",
+    "SQLITE_READONLY": "the database file is read-only",
+    "SQLITE_CORRUPT": "the database file is corrupt (restore it from a backup)",
+    "SQLITE_NOTADB": "the file is not a SQLite database",
+    "SQLITE_IOERR": "the disk reported an I/O error",
+    "SQLITE_CANTOPEN": "the database file can't be opened",
+    "SQLITE_BUSY": "another process holds the database locked",
+    "SQLITE_PERM": "permission denied",
+}
+
+
+def storage_failure(exc: sqlite3.DatabaseError) -> str | None:
+    """A storage-level SQLite error as one line; None for errors that are bugs or rules (constraints, SQL)."""
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    for prefix, reason in FAILURES.items():
+        if name.startswith(prefix):
+            return f"{reason} ({exc})"
+    return None
+
+
 def path_from_url(url: str) -> Path:
     """`sqlite:///relative.db` or `sqlite:////abs/path.db` -> a filesystem path."""
     return Path(url.removeprefix("sqlite:///")).expanduser()
@@ -114,10 +135,13 @@ class SqliteStore(SqliteMemory, SqliteAgentRuns, SqliteEdits, SqliteImport):
         self._clock = clock
         self._lock = threading.Lock()
         self._commits = CommitSignal()
+        self.write_failure: str | None = None  # why the last write failed, until one succeeds
 
     @classmethod
     async def open(cls, path: Path | str, clock: Clock = utc_now) -> SqliteStore:
         path = Path(path)
+        if path.is_dir():
+            raise StoreFailure(f"the store {path} is a folder; give a database file such as {path / 'mainloop.db'}")
         path.parent.mkdir(parents=True, exist_ok=True)
 
         def connect() -> sqlite3.Connection:
@@ -130,7 +154,11 @@ class SqliteStore(SqliteMemory, SqliteAgentRuns, SqliteEdits, SqliteImport):
             migrate(conn)
             return conn
 
-        store = cls(await anyio.to_thread.run_sync(connect), clock)
+        try:
+            conn = await anyio.to_thread.run_sync(connect)
+        except sqlite3.DatabaseError as exc:
+            raise StoreFailure(f"the store {path} can't be opened: {storage_failure(exc) or exc}") from exc
+        store = cls(conn, clock)
         await store._run(store._ensure_main)
         return store
 
@@ -150,9 +178,33 @@ class SqliteStore(SqliteMemory, SqliteAgentRuns, SqliteEdits, SqliteImport):
 
         before = self._commits.commits
         try:
-            return await anyio.to_thread.run_sync(locked)
+            result = await anyio.to_thread.run_sync(locked)
+        except sqlite3.DatabaseError as exc:
+            reason = storage_failure(exc)
+            if reason is None:
+                raise
+            self.write_failure = reason
+            raise StoreFailure(f"the database could not do it: {reason}; nothing was written") from exc
         finally:
             self._commits.after(before)
+        if self._commits.commits != before:
+            self.write_failure = None
+        return result
+
+    async def check_writes(self) -> str | None:
+        """Why writes fail (the last write's error, or a probe taking the write lock fails), or None."""
+        if self.write_failure is not None:
+            return self.write_failure
+
+        def probe() -> None:
+            self._conn.execute("BEGIN IMMEDIATE")
+            self._conn.execute("ROLLBACK")
+
+        try:
+            await self._run(probe)
+        except StoreFailure:
+            pass
+        return self.write_failure
 
     async def change_log(self) -> SqliteChangeLog:
         """The change log of this file, read on a connection of its own; told of this store's commits."""

@@ -13,7 +13,7 @@ from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from mainloop_mcp.errors import InvalidInput
-from mainloop_mcp.model import NewThread, Thread, ThreadType, new_id
+from mainloop_mcp.model import NewThread, Thread, ThreadType, new_ids
 from mainloop_mcp.store.imports import ImportCounts, ImportedThread
 from mainloop_mcp.store.sqlite_memory import index_new_messages, stale_marking_per_batch
 
@@ -70,8 +70,10 @@ class SqliteImport:
         for source in batch:
             thread_id = self._source_thread(c, source, counts)
             counts.thread_ids[source.source_key] = thread_id
+            ids = new_ids("msg", len(source.messages))
             rows += [
-                (new_id("msg"), thread_id, m.role, m.content, m.created_us, m.key, m.metadata) for m in source.messages
+                (ids[i], thread_id, m.role, m.content, m.created_us, m.key, m.metadata)
+                for i, m in enumerate(source.messages)
             ]
         if rows:
             (after_seq,) = c.execute("SELECT coalesce(max(seq), 0) FROM messages").fetchone()

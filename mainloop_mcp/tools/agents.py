@@ -58,7 +58,8 @@ async def list_agents(
     limit: int = 50,
     cursor: str | None = None,
 ) -> AgentRunPage:
-    """List agent runs, newest first, e.g. the ones still running."""
+    """List agent runs, newest first, e.g. the ones still running. Prompts and results are cut to a
+    preview; get_agent returns one run whole."""
     return await hub_of(ctx).agents.list(status, parent_thread_id, limit, cursor)
 
 

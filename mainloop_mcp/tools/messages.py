@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
+from mainloop_mcp.edge import explain
 from mainloop_mcp.errors import InvalidInput
 from mainloop_mcp.hub import hub_of
 from mainloop_mcp.memory.periods import zone
@@ -63,8 +64,8 @@ async def post_messages(
                 metadata=authored(ctx, item.metadata),
                 created_at=parse_time(f"messages[{i}].created_at", item.created_at, tz, now),
             )
-        except ValueError as exc:
-            raise InvalidInput(f"messages[{i}]: {exc}") from exc
+        except ValidationError as exc:
+            raise InvalidInput(f"messages[{i}]: {explain(exc)}") from exc
         batch.append(new)
     added = await hub.store.append_messages(batch)
     return BatchResult(thread_id=thread.id, added=added, already_stored=len(batch) - added)
@@ -87,8 +88,8 @@ async def correct_message(
             content=content,
             metadata=authored(ctx, {"corrects": original.id}),
         )
-    except ValueError as exc:
-        raise InvalidInput(str(exc)) from exc
+    except ValidationError as exc:
+        raise InvalidInput(explain(exc)) from exc
     return await store.supersede_message(original.id, correction)
 
 

@@ -11,7 +11,16 @@ from pydantic import BaseModel
 from mainloop_mcp.memory.compact import CompactReport
 from mainloop_mcp.memory.context import ThreadContext, item_line, render_context
 from mainloop_mcp.memory.zoom import ZoomResult
-from mainloop_mcp.model import AgentRun, AgentRunPage, Message, MessagePage, Thread, ThreadPage, ThreadType
+from mainloop_mcp.model import (
+    AgentRun,
+    AgentRunPage,
+    ListedMessage,
+    Message,
+    Thread,
+    ThreadMessages,
+    ThreadPage,
+    ThreadType,
+)
 from mainloop_mcp.search.fulltext import SearchResult
 from mainloop_mcp.search.status import StatusAnswer
 
@@ -20,12 +29,12 @@ def when(t: datetime, tz: tzinfo) -> str:
     return t.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def author(m: Message) -> str:
+def author(m: Message | ListedMessage) -> str:
     name = m.metadata.get("author")
     return f"{m.role.value}/{name}" if isinstance(name, str) and name else m.role.value
 
 
-def message_lines(messages: list[Message], tz: tzinfo) -> list[str]:
+def message_lines(messages: list[ListedMessage], tz: tzinfo) -> list[str]:
     """One line a message under a header per local day: `14:02:11 user: text` (continuations indented)."""
     lines: list[str] = []
     day = ""
@@ -76,10 +85,10 @@ def _(m: Message, tz: tzinfo) -> str:
 
 
 @render.register
-def _(page: MessagePage, tz: tzinfo) -> str:
+def _(page: ThreadMessages, tz: tzinfo) -> str:
     if not page.messages:
-        return "no messages"
-    head = f"{len(page.messages)} messages of {page.messages[0].thread_id} (times {zone_name(tz)})"
+        return f"no messages in {page.thread_id}" + (" in that range" if page.next_cursor is None else "")
+    head = f"{len(page.messages)} messages of {page.thread_id} (times {zone_name(tz)})"
     lines = [head, *message_lines(page.messages, tz)]
     if page.next_cursor:
         lines.append(f"more: cursor={page.next_cursor}")

@@ -12,12 +12,12 @@ from mainloop_mcp.hub import hub_of
 from mainloop_mcp.memory.periods import zone
 from mainloop_mcp.model import (
     Message,
-    MessagePage,
     NewMessage,
     NewThread,
     Order,
     Role,
     Thread,
+    ThreadMessages,
     ThreadPage,
     ThreadStatus,
     ThreadType,
@@ -79,7 +79,7 @@ async def list_threads(
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> ThreadPage:
-    """Find threads by title, most recent activity first."""
+    """Find threads by title, most recent activity first (standing context: get_thread)."""
     check_limit(limit)
     store = hub_of(ctx).store
     parent = await resolve_optional(store, parent_id)
@@ -96,7 +96,7 @@ async def list_threads(
     start = decode_cursor("threads:activity", cursor, shape=(int, str))[0] if cursor else 0
     more = start + limit < len(found)
     return ThreadPage(
-        threads=found[start : start + limit],
+        threads=[t.model_copy(update={"thread_context": ""}) for t in found[start : start + limit]],
         next_cursor=encode_cursor("threads:activity", [start + limit, key]) if more else None,
     )
 
@@ -149,12 +149,12 @@ async def read_messages(
     order: Annotated[Annotated[Order, ANY_CASE], Field(description="newest (default) or oldest first")] = Order.NEWEST,
     since: TimeArg = None,
     until: TimeArg = None,
-) -> MessagePage:
+) -> ThreadMessages:
     """Page through a thread's raw messages, e.g. in a time range. Its memory: get_context; words: search."""
     hub = hub_of(ctx)
     thread = await resolve_thread(hub.store, thread_id)
     tz, now = zone(hub.settings.timezone), hub.clock()
-    return await hub.store.read_messages(
+    page = await hub.store.read_messages(
         thread.id,
         limit=limit,
         cursor=cursor,
@@ -162,6 +162,7 @@ async def read_messages(
         since=parse_time("since", since, tz, now),
         until=parse_time("until", until, tz, now),
     )
+    return ThreadMessages.of(thread.id, page)
 
 
 async def archive_thread(thread_id: ThreadRef, ctx: Context) -> Thread:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
+import socket
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio
+import psutil
 from mcp.server import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.applications import Starlette
@@ -17,12 +20,16 @@ from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
 from mainloop_mcp import __version__
-from mainloop_mcp.config import Settings, is_loopback
+from mainloop_mcp.config import Settings
 from mainloop_mcp.hub import Hub
+from mainloop_mcp.push.devices import DeviceBook, application_server_key, load_vapid
+from mainloop_mcp.push.notifier import PushNotifier
 from mainloop_mcp.server import create_server
+from mainloop_mcp.store.base import WriteHealth
 from mainloop_mcp.web.auth import BearerAuth
 from mainloop_mcp.web.cf_access import CloudflareAccess
 from mainloop_mcp.web.page import page_routes
+from mainloop_mcp.web.push_routes import push_routes
 
 log = logging.getLogger(__name__)
 
@@ -38,14 +45,24 @@ class InsecureBinding(RuntimeError):
 
 def transport_security(settings: Settings) -> TransportSecuritySettings:
     """DNS-rebinding protection: loopback names plus the hosts/origins the user configured."""
-    hosts = [*LOOPBACK_HOSTS, *settings.allowed_hosts]
-    if not is_loopback(settings.host) and settings.host not in ("0.0.0.0", "::"):
-        hosts.append(f"{settings.host}:*")
+    hosts = [*LOOPBACK_HOSTS, *settings.allowed_hosts, *(_host_pattern(a) for a in bound_addresses(settings.host))]
     return TransportSecuritySettings(
         enable_dns_rebinding_protection=True,
         allowed_hosts=hosts,
         allowed_origins=[*LOOPBACK_ORIGINS, *settings.allowed_origins],
     )
+
+
+def bound_addresses(host: str) -> list[str]:
+    """The addresses a client may use to reach `host`: itself, or every interface's for 0.0.0.0 / ::."""
+    if host not in ("0.0.0.0", "::", ""):
+        return [host]
+    family = socket.AF_INET if host == "0.0.0.0" else socket.AF_INET6
+    return [a.address.split("%")[0] for addrs in psutil.net_if_addrs().values() for a in addrs if a.family == family]
+
+
+def _host_pattern(address: str) -> str:
+    return f"[{address.strip('[]')}]:*" if ":" in address else f"{address}:*"
 
 
 def check_binding(settings: Settings) -> None:
@@ -71,20 +88,32 @@ def create_app(hub: Hub, mcp: MCPServer[Hub] | None = None) -> Starlette:
         """Up, and the store answered within the last HEALTH_STORE_TTL_SECONDS (probes would otherwise
         cost one BigQuery job each); 503 with the reason when it doesn't answer."""
         nonlocal store_seen_ok
+        store = hub.store
+        if isinstance(store, WriteHealth) and store.write_failure is not None:  # the last write failed
+            return JSONResponse({"ok": False, "error": f"writes fail: {store.write_failure}"}, 503)
         now = time.monotonic()
         if now - store_seen_ok >= HEALTH_STORE_TTL_SECONDS:
             try:
-                await hub.store.main_thread()
+                await store.main_thread()
+                failing = await store.check_writes() if isinstance(store, WriteHealth) else None
             except Exception as exc:
                 log.warning("health check: the store does not answer: %s", exc)
                 return JSONResponse({"ok": False, "error": f"the store does not answer ({type(exc).__name__})"}, 503)
+            if failing is not None:
+                return JSONResponse({"ok": False, "error": f"writes fail: {failing}"}, 503)
             store_seen_ok = now
         return JSONResponse({"ok": True, "version": __version__})
 
+    vapid = load_vapid(settings.push_dir)
+    devices = DeviceBook(settings.push_dir)
+    notifier = PushNotifier(hub, devices, vapid, settings.push_contact)
+
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        async with mcp.session_manager.run():
+        async with mcp.session_manager.run(), anyio.create_task_group() as tasks:
+            tasks.start_soon(notifier.run)
             yield
+            tasks.cancel_scope.cancel()
 
     # Compresses the page's assets and large JSON answers; GZipMiddleware leaves SSE streams alone.
     middleware = [Middleware(GZipMiddleware, minimum_size=1024)]
@@ -95,7 +124,12 @@ def create_app(hub: Hub, mcp: MCPServer[Hub] | None = None) -> Starlette:
         token = settings.token.get_secret_value() if settings.token is not None else None
         middleware.append(Middleware(BearerAuth, token=token, access=access))
     return Starlette(
-        routes=[Route("/healthz", healthz), *page_routes(), Mount("/", app=mcp_app)],
+        routes=[
+            Route("/healthz", healthz),
+            *page_routes(),
+            *push_routes(devices, application_server_key(vapid)),
+            Mount("/", app=mcp_app),
+        ],
         middleware=middleware,
         lifespan=lifespan,
     )

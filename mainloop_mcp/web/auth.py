@@ -32,7 +32,7 @@ class BearerAuth:
         open_prefixes: tuple[str, ...] = OPEN_PREFIXES,
     ) -> None:
         self._app = app
-        self._expected = f"Bearer {token}".encode() if token is not None else None
+        self._expected = token.encode() if token is not None else None
         self._access = access
         self._open_paths = open_paths
         self._open_prefixes = open_prefixes
@@ -46,7 +46,7 @@ class BearerAuth:
             return
         headers = dict(scope["headers"])
         given = headers.get(b"authorization", b"")
-        if self._expected is not None and hmac.compare_digest(given, self._expected):
+        if self._expected is not None and hmac.compare_digest(bearer_token(given), self._expected):
             await self._app(scope, receive, send)
             return
         assertion = headers.get(ASSERTION_HEADER)
@@ -64,6 +64,12 @@ class BearerAuth:
             reason = "missing bearer token" if not given else "wrong bearer token"
             reason += ": send 'Authorization: Bearer <token>'"
         await _unauthorized(reason)(scope, receive, send)
+
+
+def bearer_token(header: bytes) -> bytes:
+    """The token of an `Authorization: Bearer <token>` header; the scheme is case-insensitive (RFC 9110)."""
+    scheme, _, token = header.partition(b" ")
+    return token.strip(b" ") if scheme.lower() == b"bearer" else b""
 
 
 def _unauthorized(message: str) -> JSONResponse:

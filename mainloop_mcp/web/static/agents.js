@@ -34,19 +34,20 @@ function initAsk() {
 function waitingBubble(content) {
   const question = el(
     "li",
-    { className: "msg role-user pending" },
+    { className: "msg role-user pending", dataset: { content } },
     el("div", { className: "msg-head" }, el("span", { className: "msg-role", text: "user" }), el("span", { text: "sending…" })),
     el("div", { className: "msg-body", text: content }),
   );
   const progress = el("span", { className: "progress-note", text: "asking the agent" });
   const clock = el("span", { className: "elapsed", text: "0 s" });
+  const stop = el("button", { type: "button", className: "stop-ask", text: "Stop", ariaLabel: "Stop the agent" });
   const thinking = el(
     "li",
     { className: "msg role-assistant thinking", role: "status" },
-    el("div", { className: "msg-head" }, el("span", { className: "msg-role", text: "agent" }), clock),
+    el("div", { className: "msg-head" }, el("span", { className: "msg-role", text: "assistant" }), clock, stop),
     el("div", { className: "msg-body" }, el("span", { className: "dots", ariaHidden: "true" }), progress),
   );
-  return { question, thinking, progress, clock };
+  return { question, thinking, progress, clock, stop };
 }
 
 /** Posts through `chat` and shows the wait; true once the question is stored (so it is not retyped). */
@@ -61,8 +62,11 @@ async function ask(threadId, content) {
   const onProgress = ({ message }) => {
     if (message) bubble.progress.textContent = message;
   };
+  // Stop closes the request's stream: the hub cancels the call, and with it the agent's process.
+  const abort = new AbortController();
+  bubble.stop.addEventListener("click", () => abort.abort());
   try {
-    const answer = await client.callTool("chat", { thread_id: threadId, content }, { onProgress });
+    const answer = await client.callTool("chat", { thread_id: threadId, content }, { onProgress, signal: abort.signal });
     bubble.question.remove();
     bubble.thinking.remove();
     if (state.currentId === threadId) {
@@ -73,7 +77,8 @@ async function ask(threadId, content) {
   } catch (error) {
     bubble.question.remove();
     bubble.thinking.remove();
-    reportError(error, "ask the agent");
+    if (abort.signal.aborted) showStatus("Stopped: the agent was not asked to finish.");
+    else reportError(error, "ask the agent");
     if (error instanceof AuthError || state.currentId !== threadId) return state.currentId !== threadId;
     // The hub stores the question before asking: if the agent failed, the question is there already.
     await features.refreshMessages().catch(() => {});
@@ -207,11 +212,25 @@ function spawnParent() {
   return current.thread_type === "task" ? (state.threads.get(current.parent_id) ?? current) : current;
 }
 
+// The folders the hub lets agents work in (its work roots and their subfolders), as a list to pick from.
+async function fillFolders() {
+  const { folders } = await client.readJson("agents://work-folders");
+  const last = localStorage.getItem(AGENT_FOLDER_KEY);
+  $("spawn-folder").replaceChildren(...folders.map((f) => new Option(f, f, false, f === last)));
+  if (!folders.length) {
+    $("spawn-error").textContent = "The hub has no agent work folder: create one of its agent_work_roots.";
+    $("spawn-error").hidden = false;
+  }
+}
+
 function openSpawn() {
   const parent = spawnParent();
   $("spawn-dialog").dataset.parent = parent?.id ?? "";
   $("spawn-under").textContent = `A task thread is created under “${parent?.title ?? "main"}”; the result lands there.`;
-  $("spawn-folder").value = localStorage.getItem(AGENT_FOLDER_KEY) ?? "";
+  fillFolders().catch((error) => {
+    $("spawn-error").textContent = `Couldn't list the work folders: ${error.message}`;
+    $("spawn-error").hidden = false;
+  });
   $("spawn-error").hidden = true;
   $("spawn-dialog").showModal();
   $("spawn-prompt").focus();
@@ -223,7 +242,7 @@ $("spawn-form").addEventListener("submit", async (event) => {
   const args = {
     prompt: $("spawn-prompt").value,
     parent_thread_id: $("spawn-dialog").dataset.parent,
-    work_folder: $("spawn-folder").value.trim(),
+    work_folder: $("spawn-folder").value,
     ...($("spawn-title").value.trim() && { title: $("spawn-title").value.trim() }),
   };
   $("spawn-start").disabled = true;

@@ -1,7 +1,7 @@
 // The phone page's shell: login, the thread tree, switching, creating and archiving threads.
 // Everything goes through MCP calls to /mcp (see mcp.js); messages.js and live.js do the rest.
 
-import { sendQueued } from "./composer.js";
+import { acceptShared, sendQueued } from "./composer.js";
 import { isNetworkError, isReachable, networkFailed, onReachability, watchConnection } from "./connection.js";
 import { isLive, listen, stopListening } from "./live.js";
 import { AuthError } from "./mcp.js";
@@ -57,10 +57,14 @@ onAuthFailure((error) => {
 async function start() {
   const saved = snapshot.loadTree();
   if (saved && !shownFromSnapshot) showSnapshot(saved);
-  // One round trip for all three: a refused token fails them alike.
+  // One round trip for all three: a refused token fails them alike. All three are awaited before
+  // acting on a failure, so nothing is still on its way when the login form shows.
   let tools;
   try {
-    [, tools] = await Promise.all([client.discover(), client.listTools(), loadTree()]);
+    const answers = await Promise.allSettled([client.discover(), client.listTools(), loadTree()]);
+    const failed = answers.find((a) => a.status === "rejected");
+    if (failed) throw failed.reason;
+    tools = answers[1].value;
   } catch (error) {
     if (error instanceof AuthError) return reportError(error, "connect");
     if (shownFromSnapshot && isNetworkError(error)) return offlineStart();
@@ -76,6 +80,7 @@ async function start() {
   await selectThread(wanted && state.threads.has(wanted) ? wanted : state.mainId).catch((error) =>
     reportError(error, "open the thread"),
   );
+  acceptShared();
   sendQueued();
   loadFeatures().catch((error) => reportError(error, "load search, memory and agents"));
 }
@@ -129,6 +134,7 @@ async function loadFeatures() {
   Object.assign(features, { selectThread, loadTree, refreshMessages, setDrawer, renderTree });
   const has = (...names) => names.every((n) => state.tools.has(n));
   const modules = await Promise.all([
+    import("./push.js"),
     has("search") && import("./search.js"),
     has("get_context", "zoom") && import("./memory.js"),
     (has("chat") || has("list_agents")) && import("./agents.js"),
@@ -284,10 +290,21 @@ document.addEventListener("visibilitychange", () => {
   }
 });
 
-// A link to another thread (#thread=...), e.g. from a notification or a message.
-addEventListener("hashchange", () => {
-  const wanted = new URLSearchParams(location.hash.slice(1)).get("thread");
-  if (wanted && wanted !== state.currentId && !$("app").hidden) selectThread(wanted).catch((e) => reportError(e, "open the thread"));
+// A link to a thread (#thread=...) or an agent run (#run=..., opens its task thread), e.g. from a
+// notification or an id in a message.
+addEventListener("hashchange", async () => {
+  if ($("app").hidden) return;
+  const wanted = new URLSearchParams(location.hash.slice(1));
+  try {
+    const runId = wanted.get("run");
+    const threadId = runId ? (await client.callTool("get_agent", { run_id: runId })).thread_id : wanted.get("thread");
+    if (threadId && threadId !== state.currentId) {
+      closePanel();
+      await selectThread(threadId);
+    }
+  } catch (error) {
+    reportError(error, "open the link");
+  }
 });
 
 // ---------- create and archive ----------

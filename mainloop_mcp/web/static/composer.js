@@ -5,6 +5,9 @@ import { enqueue, flush, outboxEvents, queuedFor } from "./outbox.js";
 import { addMessages, composer, listHooks, scrollToBottom } from "./messages.js";
 import { $, onThreadChange, reportError, showStatus, state } from "./shared.js";
 import { el } from "./panel.js";
+import { initDictation } from "./voice.js";
+
+initDictation();
 
 const DRAFT_PREFIX = "mainloop.draft.";
 
@@ -122,6 +125,26 @@ function autoGrow() {
   const input = $("input");
   input.style.height = "auto";
   input.style.height = `${Math.min(input.scrollHeight, 160)}px`;
+}
+
+/**
+ * Text shared into the page from another app (the manifest's share_target opens /?title=&text=&url=):
+ * it goes into the open thread's box, after any draft, for the person to check and send.
+ */
+const sharedAtLoad = location.search; // read before the page rewrites its address
+
+export function acceptShared() {
+  if (acceptShared.done) return;
+  acceptShared.done = true;
+  const params = new URLSearchParams(sharedAtLoad);
+  const title = params.get("title")?.trim();
+  const body = ["text", "url"].map((k) => params.get(k)?.trim()).filter(Boolean).join(" ");
+  const text = title && !body.includes(title) ? [title, body].filter(Boolean).join("\n\n") : body;
+  if (!text) return;
+  const draft = $("input").value.replace(/\s*$/, "");
+  setInput(draft ? `${draft}\n\n${text}` : text);
+  if (location.search) history.replaceState(null, "", location.pathname + location.hash);
+  showStatus(`Shared text is in the box of “${state.threads.get(state.currentId)?.title ?? "this thread"}”: check it and send.`);
 }
 
 /** Sends whatever waits in the outbox (the hub is reachable again, or the page just loaded). */

@@ -3,7 +3,7 @@
 
 import { $, client, features, reportError, state } from "./shared.js";
 import { messageItem, renderRich, scrollToBottom } from "./messages.js";
-import { closePanel, el, note, periodLabel, plural, pushView } from "./panel.js";
+import { closePanel, el, note, periodLabel, periodWallStart, plural, pushView } from "./panel.js";
 
 const BUDGET = 60000; // tokens: the whole pyramid of a busy thread fits, and it stays one quick call
 const ZOOM_PAGE = 50;
@@ -67,6 +67,24 @@ function renderOverview(view, threadId, context) {
   view.replaceChildren(...parts);
 }
 
+// A summary cites each message as "2026-11-24 09:00 user:" on the hub's clock. The period's start
+// (an instant) against its wall-clock midnight gives the hub's UTC offset, so each citation can be
+// shown in this browser's time zone: "**10:00** · user:" in a day, "**Tue 24 Nov, 10:00** · user:" above.
+const CITATION = /^(- )?(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}) ([a-z]+):/gm;
+
+export function localTimes(item) {
+  const wall = periodWallStart(item.period);
+  if (wall == null) return item.content;
+  const offset = wall - Date.parse(item.start); // hub wall clock minus UTC
+  const day = item.granularity === "day";
+  const when = { hour: "2-digit", minute: "2-digit", ...(!day && { weekday: "short", day: "numeric", month: "short" }) };
+  const format = new Intl.DateTimeFormat([], when);
+  return item.content.replace(CITATION, (_, bullet, y, mo, d, h, mi, role) => {
+    const instant = Date.UTC(+y, +mo - 1, +d, +h, +mi) - offset;
+    return `${bullet ?? ""}**${format.format(instant)}** · ${role}:`;
+  });
+}
+
 /** A summarised period: its label, how many messages it stands for, the summary; tap to zoom. */
 function bandCard(threadId, item) {
   const open = el(
@@ -77,7 +95,7 @@ function bandCard(threadId, item) {
     el("span", { className: "chevron", ariaHidden: "true", text: "›" }),
   );
   const summary = el("div", { className: "band-summary msg-body" });
-  renderRich(summary, item.content);
+  renderRich(summary, localTimes(item));
   const card = el("article", { className: `band band-${item.granularity}`, dataset: { period: item.period } }, open, summary);
   card.addEventListener("click", (event) => {
     if (event.target.closest("a")) return; // links in a summary open themselves

@@ -2,6 +2,7 @@
 
 import { $, client, copyButton, reportError, state } from "./shared.js";
 import * as snapshot from "./snapshot.js";
+import { readAloudButton } from "./voice.js";
 
 const PAGE_SIZE = 50;
 // Markdown rendering is an enhancement: without its libraries the page shows plain text.
@@ -85,7 +86,8 @@ export async function messageItem(message) {
   const body = document.createElement("div");
   body.className = "msg-body";
   await renderRich(body, message.content);
-  head.append(copyButton(() => message.content, "Copy message"));
+  const readable = message.role !== "user" ? readAloudButton(() => body.textContent) : null;
+  head.append(copyButton(() => message.content, "Copy message"), ...(readable ? [readable] : []));
   li.append(head, body);
   return li;
 }
@@ -101,7 +103,11 @@ export async function addMessages(messages, where) {
   for (const m of unseen) state.messages.set(m.id, m);
   const keep = new Set(unseen.map((m) => m.id));
   items.splice(0, items.length, ...items.filter((li) => keep.has(li.dataset.id)));
-  const waiting = $("message-list").querySelector(".msg.pending, .msg.queued"); // questions and queued posts stay last
+  // A question to the agent shows as stored once the hub has it (live updates may bring it first).
+  for (const pending of $("message-list").querySelectorAll(".msg.pending")) {
+    if (unseen.some((m) => m.role === "user" && m.content === pending.dataset.content)) pending.remove();
+  }
+  const waiting = $("message-list").querySelector(".msg.pending, .msg.thinking, .msg.queued"); // they stay last
   if (where === "top") $("message-list").prepend(...items);
   else if (waiting) waiting.before(...items);
   else $("message-list").append(...items);

@@ -79,7 +79,7 @@ export const note = (text, className = "muted note") => el("p", { className, tex
 const DAY_MS = 86400000;
 const fmt = (options, ms) => new Intl.DateTimeFormat([], { timeZone: "UTC", ...options }).format(ms);
 
-function isoWeekMonday(year, week) {
+export function isoWeekMonday(year, week) {
   const jan4 = Date.UTC(year, 0, 4);
   const weekday = (new Date(jan4).getUTCDay() + 6) % 7; // Monday 0
   return jan4 - weekday * DAY_MS + (week - 1) * 7 * DAY_MS;
@@ -102,6 +102,15 @@ export function periodLabel(period) {
     return fmt({ weekday: "short", day: "numeric", month: "short", ...(!thisYear && { year: "numeric" }) }, day);
   }
   return period;
+}
+
+/** Midnight starting `period` on the hub's calendar, as if that wall-clock time were UTC (ms). */
+export function periodWallStart(period) {
+  let m;
+  if ((m = /^(\d{4})-(\d{2})$/.exec(period))) return Date.UTC(+m[1], +m[2] - 1, 1);
+  if ((m = /^(\d{4})-W(\d{2})$/.exec(period))) return isoWeekMonday(+m[1], +m[2]);
+  if ((m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(period))) return Date.UTC(+m[1], +m[2] - 1, +m[3]);
+  return null;
 }
 
 export function plural(n, word, many = `${word}s`) {
