@@ -118,9 +118,7 @@ async def compare(tmp: Path, n: int, long: bool, rng: random.Random) -> None:
     assert report.counts.messages_added == n and not report.bad
     print(f"{label:>10}, {n:,} messages:")
     print(f"  append_messages (today's batch path)     {appended.rate(n)}")
-    print(
-        f"  import_threads (bulk import path)        {imported.rate(n)}   {appended.cpu / imported.cpu:.1f}x cpu"
-    )
+    print(f"  import_threads (bulk import path)        {imported.rate(n)}   {appended.cpu / imported.cpu:.1f}x cpu")
     print(f"  mainloop import jsonl, end to end        {end_to_end.rate(n)}")
 
 
@@ -139,9 +137,7 @@ async def million(tmp: Path, rng: random.Random) -> None:
     report = ImportReport()
     with Clocked() as imported:
         await write_threads(store, source_items("jsonl", [path], report.tally), Progress(), report)
-    print(
-        f"1M messages over 3 years, {THREADS} threads, import jsonl: {imported.wall:.1f} s ({imported.rate(n)})"
-    )
+    print(f"1M messages over 3 years, {THREADS} threads, import jsonl: {imported.wall:.1f} s ({imported.rate(n)})")
     pyr = Pyramid(memory_store(store), zone("UTC"), clock=lambda: NOW)
     with Clocked() as compacted:
         done = await compact(pyr)

@@ -3,8 +3,10 @@ tokens, ranking, titles, summaries) — and that no input is ever an engine erro
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -16,6 +18,7 @@ from mainloop_mcp.model import Granularity, NewMessage, NewSummary, NewThread, T
 from mainloop_mcp.search.fulltext import search
 from mainloop_mcp.search.query import parse
 from mainloop_mcp.search.status import ask_status
+from mainloop_mcp.store.sqlite import MIGRATIONS, SqliteStore
 from mainloop_mcp.store.sqlite_search import TermStats
 from tests.conftest import FakeClock
 
@@ -200,3 +203,39 @@ async def test_frequent_words_leave_the_index_query_of_a_big_store(hub: Hub, mon
     found = await snippets(pyr, "boiler status")
     assert found == ["[status] of the [boiler] repair"]  # 'status' (in every message) only re-ranks
     assert len(await snippets(pyr, "status")) == 20  # a query of frequent words alone still ranks them
+
+
+async def test_index_follows_renames_redactions_and_thread_filters(hub: Hub) -> None:
+    garden = await project(hub, "Garden", ["The secret gate code is 4711."])
+    other = await project(hub, "Shed", ["The shed gate squeaks."])
+    pyr = hub.pyramid()
+    assert [m.thread_id for m in (await search(pyr, "gate", thread_id=other)).matches] == [other]
+    message = (await search(pyr, "secret gate code")).matches[0]
+    await hub.store.redact_message(message.id, by="test")  # type: ignore[attr-defined]
+    assert not [m for m in (await search(pyr, "secret code")).matches if m.kind == "message"]
+    await hub.store.rename_thread(garden, "Allotment plans")  # type: ignore[attr-defined]
+    assert (await search(pyr, "allotment")).matches[0].thread_id == garden
+
+
+async def test_a_store_from_before_the_search_migrations_is_reindexed(tmp_path: Path, clock: FakeClock) -> None:
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    for number, script in enumerate(MIGRATIONS[:5], start=1):  # the schema before search changed
+        conn.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;")
+    conn.execute(
+        "INSERT INTO threads VALUES ('thr_a', 'thr_main', 'project', 'Garden', '', 'active', 0, 0),"
+        " ('thr_main', NULL, 'main', 'Main', '', 'active', 0, 0)"
+    )
+    conn.execute(
+        "INSERT INTO messages (id, thread_id, role, content, created_at) VALUES"
+        " ('msg_1', 'thr_a', 'user', 'We graduated the seedlings', 1)"
+    )
+    conn.execute("INSERT INTO messages_fts(rowid, content) SELECT seq, content FROM messages")
+    conn.close()
+    store = await SqliteStore.open(path, clock=clock)
+    try:
+        hits = await store.search_text(parse("graduate seedling"), thread_ids=["thr_a"])
+        assert [(h.id, h.thread_title) for h in hits] == [("msg_1", "Garden")]
+        assert [h.id for h in await store.search_threads(parse("garden"))] == ["thr_a"]
+    finally:
+        await store.close()

@@ -8,6 +8,7 @@ import pytest
 
 from mainloop_mcp.errors import InvalidInput, NotFound
 from mainloop_mcp.model import Granularity, NewMessage, NewSummary, NewThread, ThreadStatus, ThreadType
+from mainloop_mcp.search.query import parse
 from mainloop_mcp.store import Store
 from mainloop_mcp.store.base import edit_store, memory_store
 from tests.conftest import FakeClock
@@ -59,7 +60,7 @@ async def test_redact_and_supersede_reach_search_and_summaries(store: Store, clo
     )
     gone = await edits.redact_message(secret.id, "claude-code")
     assert "zebra42" not in gone.content and gone.metadata["redacted"]["by"] == "claude-code"
-    assert await mem.search_text(["zebra42"]) == []
+    assert await mem.search_text(parse("zebra42")) == []
     assert await mem.get_summaries(main.id, Granularity.DAY, day, day + timedelta(days=1)) == []
     assert (await edits.get_message(secret.id)).content == gone.content
 
@@ -68,8 +69,8 @@ async def test_redact_and_supersede_reach_search_and_summaries(store: Store, clo
     correction = await edits.supersede_message(wrong.id, fix)
     assert (await edits.get_message(wrong.id)).metadata["superseded_by"] == correction.id
     assert (await edits.get_message(wrong.id)).content == "walnut countertop"
-    assert await mem.search_text(["walnut"]) == []
-    assert [h.id for h in await mem.search_text(["oak"])] == [correction.id]
+    assert await mem.search_text(parse("walnut")) == []
+    assert [h.id for h in await mem.search_text(parse("oak"))] == [correction.id]
     with pytest.raises(InvalidInput, match="already corrected"):
         await edits.supersede_message(wrong.id, fix)
     with pytest.raises(NotFound):

@@ -48,7 +48,7 @@ from mainloop_mcp.store.sqlite_edits import SqliteEdits
 from mainloop_mcp.store.sqlite_import import IMPORT_MIGRATION, SqliteImport
 from mainloop_mcp.store.sqlite_memory import MEMORY_MIGRATION, SqliteMemory, index_new_messages
 from mainloop_mcp.store.sqlite_runs import AGENT_RUNS_MIGRATION, SqliteAgentRuns
-from mainloop_mcp.store.sqlite_search import SEARCH_MIGRATION
+from mainloop_mcp.store.sqlite_search import SEARCH_MIGRATION, THREAD_FILTER_MIGRATION
 from mainloop_mcp.store.timestamps import to_micros
 
 T = TypeVar("T")
@@ -98,6 +98,7 @@ MIGRATIONS: list[str] = [
     CHANGES_MIGRATION,
     IMPORT_MIGRATION,
     SEARCH_MIGRATION,
+    THREAD_FILTER_MIGRATION,
 ]
 
 

@@ -21,10 +21,11 @@ from mainloop_mcp.store.timestamps import from_micros, to_micros
 
 TOKENIZER = "porter unicode61 remove_diacritics 2"
 SNIPPET_TOKENS = 16
+THREADS_IN_FTS = 100  # a thread filter of up to this many threads is matched inside FTS5
 TEXT_CHARS = 4000  # of each hit's text handed up for re-ranking
 SCAN_ROWS = 200_000  # most recent messages a substring scan (unsegmented scripts) looks through
 
-# Schema version 5: rebuild both indexes with the stemming tokenizer, and index thread titles and
+# Schema version 6: rebuild both indexes with the stemming tokenizer, and index thread titles and
 # standing context (a plain FTS5 table keyed by thread id, kept by triggers).
 SEARCH_MIGRATION = f"""
     DROP TABLE messages_fts;
@@ -45,6 +46,27 @@ SEARCH_MIGRATION = f"""
     END;
     CREATE TRIGGER threads_fts_delete AFTER DELETE ON threads BEGIN
         DELETE FROM threads_fts WHERE thread_id = old.id;
+    END;
+"""
+
+# Schema version 7: messages are indexed with their thread id too, so a thread filter is matched
+# inside FTS5 and only that thread's rows are scored; the rank ignores that column (weight 0).
+THREAD_FILTER_MIGRATION = f"""
+    DROP TABLE messages_fts;
+    CREATE VIRTUAL TABLE messages_fts USING fts5(
+        content, thread_id, content='messages', content_rowid='seq', tokenize='{TOKENIZER}');
+    INSERT INTO messages_fts(messages_fts, rank) VALUES ('rank', 'bm25(1.0, 0.0)');
+    INSERT INTO messages_fts(messages_fts) VALUES ('rebuild');
+    DROP TRIGGER messages_fts_delete;
+    CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
+        INSERT INTO messages_fts(messages_fts, rowid, content, thread_id)
+        VALUES ('delete', old.seq, old.content, old.thread_id);
+    END;
+    DROP TRIGGER messages_fts_update;
+    CREATE TRIGGER messages_fts_update AFTER UPDATE OF content, thread_id ON messages BEGIN
+        INSERT INTO messages_fts(messages_fts, rowid, content, thread_id)
+        VALUES ('delete', old.seq, old.content, old.thread_id);
+        INSERT INTO messages_fts(rowid, content, thread_id) VALUES (new.seq, new.content, new.thread_id);
     END;
 """
 
@@ -69,9 +91,9 @@ def _quote(text: str) -> str:
     return '"' + text.replace('"', '""') + '"'
 
 
-def fts_expression(query: TextQuery) -> str:
-    """must AND must AND (any positive term) NOT excluded ...: the OR group lets BM25 score every
-    term while only `must` terms are required."""
+def fts_expression(query: TextQuery, thread_ids: list[str] | None = None, column: str | None = "content") -> str:
+    """content : (must AND must AND (any positive term) NOT excluded ...): the OR group lets BM25
+    score every term while only `must` terms are required; with `thread_ids`, ANDed with the thread."""
     any_term = " OR ".join(render(t) for t in query.positive)
     if query.must:
         expr = " AND ".join(render(t) for t in query.must)
@@ -81,6 +103,10 @@ def fts_expression(query: TextQuery) -> str:
         expr = any_term
     for term in query.must_not:
         expr = f"({expr}) NOT {render(term)}"
+    if column:
+        expr = f"{column} : ({expr})"
+    if thread_ids:
+        expr = f"(thread_id : ({' OR '.join(_quote(t) for t in thread_ids)})) AND ({expr})"
     return expr
 
 
@@ -144,7 +170,8 @@ def search(
     conn: sqlite3.Connection, query: TextQuery, filters: Filters, limit: int, stats: TermStats | None = None
 ) -> list[SearchHit]:
     """Messages and summaries, best BM25 first (scores of the two indexes compared as they are)."""
-    match = fts_expression(stats.rare(conn, query) if stats else query)
+    query = stats.rare(conn, query) if stats else query
+    in_fts = filters.thread_ids if filters.thread_ids and len(filters.thread_ids) <= THREADS_IN_FTS else None
     where, params = filters.sql("m", "m.created_at", "m.created_at", inclusive=True)
     rows = conn.execute(
         "SELECT 'message' AS kind, m.id, m.thread_id, t.title, 'message' AS granularity,"
@@ -152,7 +179,7 @@ def search(
         f" '' AS snip, substr(m.content, 1, {TEXT_CHARS}) AS text, messages_fts.rank AS rank"
         " FROM messages_fts JOIN messages m ON m.seq = messages_fts.rowid JOIN threads t ON t.id = m.thread_id"
         f" WHERE messages_fts MATCH ? AND {SEARCHABLE}{where} ORDER BY rank LIMIT ?",
-        [match, *params, limit],
+        [fts_expression(query, in_fts), *params, limit],
     ).fetchall()
     where, params = filters.sql("s", "s.period_end", "s.period_start", inclusive=False)
     rows += conn.execute(
@@ -160,7 +187,7 @@ def search(
         f" '' AS snip, substr(s.content, 1, {TEXT_CHARS}) AS text, summaries_fts.rank AS rank"
         " FROM summaries_fts JOIN summaries s ON s.seq = summaries_fts.rowid JOIN threads t ON t.id = s.thread_id"
         f" WHERE summaries_fts MATCH ?{where} ORDER BY rank LIMIT ?",
-        [match, *params, limit],
+        [fts_expression(query), *params, limit],
     ).fetchall()
     if any(UNSEGMENTED.search(t.text) for t in query.positive):
         rows += _substring_rows(conn, query, filters, limit)
@@ -179,7 +206,7 @@ def search_threads(conn: sqlite3.Connection, query: TextQuery, limit: int) -> li
         " bm25(threads_fts, 0, 3.0, 1.0) AS rank"
         " FROM threads_fts JOIN threads t ON t.id = threads_fts.thread_id"
         " WHERE threads_fts MATCH ? AND t.status = 'active' ORDER BY rank LIMIT ?",
-        [fts_expression(query), limit],
+        [fts_expression(query, column=None), limit],
     ).fetchall()
     return [_hit(r) for r in rows]
 
