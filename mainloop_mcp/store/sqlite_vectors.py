@@ -27,6 +27,7 @@ CREATE TABLE IF NOT EXISTS message_vectors (
     model TEXT NOT NULL,
     vector BLOB NOT NULL
 );
+CREATE INDEX IF NOT EXISTS message_vectors_model ON message_vectors(model, id);
 CREATE TRIGGER IF NOT EXISTS message_vectors_stale AFTER UPDATE OF content ON messages BEGIN
     DELETE FROM message_vectors WHERE seq = old.seq;
 END;
