@@ -21,8 +21,8 @@ from pathlib import Path
 
 import anyio
 
+from mainloop_mcp.memory.assembly import assemble_context
 from mainloop_mcp.memory.compact import compact
-from mainloop_mcp.memory.context import assemble_context
 from mainloop_mcp.memory.periods import zone
 from mainloop_mcp.memory.pyramid import Pyramid
 from mainloop_mcp.model import NewMessage, NewThread, Role, ThreadType

@@ -1,4 +1,4 @@
-"""`mainloop serve | stdio | compact | migrate | import | hook | embed`: the console script.
+"""`mainloop serve | stdio | agent-run | compact | migrate | import | hook | embed`: the console script.
 
 Modules that only some commands need are imported inside those commands, so `mainloop hook` (run by
 Claude Code on every turn) starts without loading the web server.

@@ -44,6 +44,16 @@ def default_claude_code_mcp() -> Path:
     return Path(__file__).resolve().parent.parent / "node_modules/@steipete/claude-code-mcp/dist/server.js"
 
 
+STORE_SCHEMES = ("sqlite:///", "bigquery://")
+
+
+def store_url_problem(url: str) -> str | None:
+    """Why `url` can't name a store, or None (the settings and `open_store` both ask here)."""
+    if url.startswith(STORE_SCHEMES):
+        return None
+    return f"store URL {url!r} must start with sqlite:/// or bigquery://"
+
+
 class AgentBackend(BaseModel):
     """Any stdio MCP server that runs a prompt as one tool call; the default is claude-code-mcp.
 
@@ -169,8 +179,9 @@ class Settings(BaseSettings):
     @field_validator("store")
     @classmethod
     def _known_scheme(cls, v: str) -> str:
-        if not v.startswith(("sqlite:///", "bigquery://")):
-            raise ValueError(f"store URL {v!r} must start with sqlite:/// or bigquery://")
+        problem = store_url_problem(v)
+        if problem:
+            raise ValueError(problem)
         return v
 
     @field_validator("cf_access_team_domain")

@@ -13,10 +13,11 @@ from typing import Any, ParamSpec, TypeVar, get_type_hints
 from mcp import MCPError
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
-from mcp.types import INVALID_PARAMS
-from pydantic import ValidationError
+from mcp.types import INVALID_PARAMS, CallToolResult
+from pydantic import BaseModel, ValidationError
 
-from mainloop_mcp.errors import InvalidInput, MainloopError, NotFound
+from mainloop_mcp.errors import InvalidInput, MainloopError, NotFound, TooLarge
+from mainloop_mcp.model import MAX_RESPONSE_BYTES
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -43,7 +44,7 @@ def _translating(
         @functools.wraps(fn)
         async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
             try:
-                return await fn(*args, **kwargs)
+                return check_answer_size(await fn(*args, **kwargs))
             except (MainloopError, ValidationError, UnicodeEncodeError) as exc:
                 raise to_error(exc) from exc
 
@@ -52,6 +53,25 @@ def _translating(
         return wrapper
 
     return decorate
+
+
+def check_answer_size(result: R) -> R:
+    """The last guard: an answer the client would drop the session over becomes a clear refusal instead.
+    Pages are already cut by bytes; this catches the rest (e.g. a run with a huge prompt and result)."""
+    if isinstance(result, CallToolResult):  # already as sent: text and structuredContent
+        size = len(result.model_dump_json(by_alias=True, exclude_none=True).encode("utf-8", "surrogatepass"))
+    elif isinstance(result, BaseModel):
+        size = 2 * len(result.model_dump_json().encode("utf-8", "surrogatepass"))  # text + structuredContent
+    elif isinstance(result, str):
+        size = len(result.encode("utf-8", "surrogatepass"))
+    else:
+        return result
+    if size > MAX_RESPONSE_BYTES:
+        raise TooLarge(
+            f"the answer would be about {size:,} bytes, over the {MAX_RESPONSE_BYTES:,} an MCP client accepts; "
+            "ask for less (a smaller limit or a narrower range)"
+        )
+    return result
 
 
 MAX_MESSAGE_CHARS = 1000

@@ -19,5 +19,13 @@ class Conflict(MainloopError):
     """The request contradicts stored state (e.g. an idempotency key reused for other content)."""
 
 
+class AgentFailed(MainloopError):
+    """The agent backend ran but did not produce an answer (CLI failed, server died, protocol error)."""
+
+
 class StoreFailure(MainloopError):
     """The store could not do it: disk full, read-only or corrupt file, unreachable service. Nothing was written."""
+
+
+class TooLarge(MainloopError):
+    """The answer would be larger than an MCP client accepts; ask for less."""

@@ -10,19 +10,18 @@ from typing import Any, cast
 import anyio
 from mcp.server.mcpserver import Context
 
-from mainloop_mcp.agents.context import HistorySource
-from mainloop_mcp.agents.service import AgentService, RunsStore
+from mainloop_mcp.agents.chat_history import HistorySource
+from mainloop_mcp.agents.service import AgentService
 from mainloop_mcp.changes.feed import ChangeFeed
 from mainloop_mcp.config import Settings
-from mainloop_mcp.errors import InvalidInput
-from mainloop_mcp.memory.context import assemble_context, render_context
+from mainloop_mcp.memory.assembly import assemble_context, render_context
 from mainloop_mcp.memory.periods import zone
 from mainloop_mcp.memory.pyramid import Pyramid
 from mainloop_mcp.memory.summariser import ExtractiveSummariser, LlmSummariser, Summariser
 from mainloop_mcp.model import Clock, Thread, utc_now
 from mainloop_mcp.search.semantic import SemanticIndex, open_semantic
-from mainloop_mcp.store import Store, open_store
-from mainloop_mcp.store.base import AgentRunStore, SummaryStore, memory_store
+from mainloop_mcp.store import open_store
+from mainloop_mcp.store.base import Backend
 from mainloop_mcp.store.changes import KeepsChanges
 
 # Tokens of pyramid history a chat reply sees (about 100 KiB of text; larger prompts go through a file).
@@ -32,35 +31,26 @@ CHAT_HISTORY_TOKENS = 24_000
 @dataclass
 class Hub:
     settings: Settings
-    store: Store
+    store: Backend
+    agents: AgentService
     clock: Clock = utc_now
-    agents_service: AgentService | None = None
     semantic: SemanticIndex | None = None
     # Every committed change of the store, in order (None: this store keeps no change log).
     changes: ChangeFeed | None = None
-
-    @property
-    def agents(self) -> AgentService:
-        if self.agents_service is None:
-            raise InvalidInput("sub-agents need a store that keeps agent runs (sqlite:///...); this store does not")
-        return self.agents_service
-
     summariser: Summariser = field(default_factory=ExtractiveSummariser)
 
     async def close(self) -> None:
         """Stop every agent run (recorded interrupted) and close the store; open_hub does this on exit."""
-        if self.agents_service is not None:
-            await self.agents_service.aclose()
+        await self.agents.aclose()
         await self.store.close()
 
     def stop_accepting(self) -> None:
         """The hub is about to stop: refuse new agent runs from now on."""
-        if self.agents_service is not None:
-            self.agents_service.stop_accepting()
+        self.agents.stop_accepting()
 
     def pyramid(self) -> Pyramid:
-        """The memory pyramid over this hub's store (a clear error for a store that keeps no summaries)."""
-        return Pyramid(memory_store(self.store), zone(self.settings.timezone), self.summariser, self.clock)
+        """The memory pyramid over this hub's store."""
+        return Pyramid(self.store, zone(self.settings.timezone), self.summariser, self.clock)
 
 
 @asynccontextmanager
@@ -74,23 +64,19 @@ async def open_hub(settings: Settings, clock: Clock = utc_now) -> AsyncIterator[
                 changes = ChangeFeed(await store.change_log())
                 await changes.start()
                 tasks.start_soon(changes.run)
-            agents = None
-            if isinstance(store, AgentRunStore):
-                agents = AgentService(settings, cast(RunsStore, store), tasks)
-                await agents.start()
-            hub = Hub(settings=settings, store=store, clock=clock, agents_service=agents, changes=changes)
+            agents = AgentService(settings, store, tasks)
+            await agents.start()
+            hub = Hub(settings=settings, store=store, agents=agents, clock=clock, changes=changes)
             hub.semantic = await open_semantic(settings.embedder, settings.model_cache, store)
             if hub.semantic is not None:
                 tasks.start_soon(hub.semantic.run)
             if settings.summariser == "agent":
                 hub.summariser = LlmSummariser(hub.agents.ask, name="agent")
-            if agents is not None and isinstance(store, SummaryStore):
-                agents.use_history(_pyramid_history(hub))
+            agents.use_history(_pyramid_history(hub))
             try:
                 yield hub
             finally:
-                if agents is not None:
-                    await agents.aclose()
+                await agents.aclose()
                 tasks.cancel_scope.cancel()
     finally:
         if changes is not None:

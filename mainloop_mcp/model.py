@@ -12,7 +12,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-MAX_CONTENT_BYTES = 1024 * 1024
+# The official MCP clients drop the session on a server-sent event over 1 MiB (httpx-sse's limit in the
+# Python SDK), and a tool result carries its JSON twice (text and structuredContent). So an answer is
+# kept under MAX_RESPONSE_BYTES, a page of items under PAGE_BUDGET_BYTES, and one message's content,
+# measured as JSON (escapes included), under MAX_CONTENT_BYTES: one whole message always fits a page.
+MAX_RESPONSE_BYTES = 1024 * 1024 - 16 * 1024
+PAGE_BUDGET_BYTES = MAX_RESPONSE_BYTES // 2 - 8 * 1024
+MAX_CONTENT_BYTES = 480 * 1024
 MAX_TITLE_CHARS = 200
 MAX_CONTEXT_BYTES = 256 * 1024
 MAX_METADATA_BYTES = 64 * 1024
@@ -118,12 +124,21 @@ def check_title(v: str) -> str:
     return v
 
 
+def json_len(text: str) -> int:
+    """Bytes `text` takes inside a JSON answer (control characters become 6-byte escapes)."""
+    return len(json.dumps(text, ensure_ascii=False).encode("utf-8", "surrogatepass")) - 2
+
+
 def check_text(name: str, v: str, limit_bytes: int, hint: str = "") -> str:
-    """Message-like text: not blank, and within its byte limit."""
+    """Message-like text: not blank, and within its byte limit as JSON (so an answer holding it fits a client)."""
     if not v.strip():
         raise ValueError(f"{name} must not be empty{hint}")
-    if _utf8_len(v) > limit_bytes:
-        raise ValueError(f"{name} is {_utf8_len(v):,} bytes; the limit is {limit_bytes:,} bytes (1 MiB)")
+    size = json_len(v) if len(v) * 6 > limit_bytes else len(v)  # short text can't be over, skip the dump
+    if size > limit_bytes:
+        raise ValueError(
+            f"{name} is {size:,} bytes as JSON; the limit is {limit_bytes:,} bytes ({limit_bytes // 1024} KiB), "
+            "so that an answer holding it fits the 1 MiB MCP clients accept; split it into several messages"
+        )
     return v
 
 

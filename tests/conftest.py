@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import socket
 import subprocess
@@ -81,6 +83,12 @@ def store_url_over(backends: list[str]) -> Any:
 
 
 store_url = store_url_over(sorted(STORE_URLS))
+
+
+def forged_cursor(kind: str, position: Any) -> str:
+    """A cursor of the right kind holding values a real one never does (base64 of the JSON a server writes)."""
+    raw = json.dumps({"k": kind, "p": position}).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
 @pytest.fixture

@@ -60,7 +60,7 @@ async def _thread_ids(url: str, count: int) -> list[str]:
         ids = []
         for i in range(count):
             made = await client.call_tool("create_thread", {"title": f"soak {i}", "thread_type": "project"})
-            ids.append(str(made.structured_content["id"]))  # type: ignore[index]
+            ids.append(str(made.structured_content["id"]))
         return ids
 
 
@@ -88,13 +88,21 @@ async def _read(url: str, uris: list[str], reader: Reader, ready: anyio.Event, s
 
 
 async def _write(url: str, thread_id: str, deadline: float, counter: list[int]) -> None:
-    async with Client(url) as client:
-        n = 0
-        while time.monotonic() < deadline:
-            result = await client.call_tool("post_message", {"thread_id": thread_id, "content": f"soak {n}"})
-            if not result.is_error:
-                counter[0] += 1
-            n += 1
+    """Post until the deadline; a post whose answer was lost (a busy machine drops connections) is
+    retried with the same idempotency key on a new session, so each post counts, and lands, once."""
+    writer = f"{thread_id}-{random.random()}"
+    n = 0
+    while time.monotonic() < deadline:
+        try:
+            async with Client(url) as client:
+                while time.monotonic() < deadline:
+                    args = {"thread_id": thread_id, "content": f"soak {n}", "idempotency_key": f"{writer}-{n}"}
+                    result = await client.call_tool("post_message", args)
+                    if not result.is_error:
+                        counter[0] += 1
+                    n += 1
+        except Exception:  # the session broke mid-call: retry post n on a fresh one
+            await anyio.sleep(0.2)
 
 
 async def soak(urls: list[str], writers_per_process: int, readers_per_process: int, seconds: float) -> SoakResult:

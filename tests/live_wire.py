@@ -4,7 +4,7 @@ sequence number, which the `mcp` client does not expose). Used by tests and benc
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,7 +47,7 @@ def listen_body(uris: list[str], since: int | None, list_changed: bool = False) 
 
 async def listen(
     http: httpx.AsyncClient, url: str, uris: list[str], since: int | None = None, list_changed: bool = False
-) -> AsyncIterator[Frame]:
+) -> AsyncGenerator[Frame]:
     """Every frame of one listen stream (the acknowledgement first) until the stream ends."""
     headers = {
         "Accept": "application/json, text/event-stream",

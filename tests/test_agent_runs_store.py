@@ -12,7 +12,7 @@ from mainloop_mcp.errors import InvalidInput, NotFound
 from mainloop_mcp.model import NewAgentRun, NewThread, Order, Role, RunStatus, ThreadFilter, ThreadType
 from mainloop_mcp.store import Store
 from mainloop_mcp.store.base import AgentRunStore
-from tests.conftest import FakeClock
+from tests.conftest import FakeClock, forged_cursor
 
 pytestmark = pytest.mark.anyio
 
@@ -24,7 +24,7 @@ class RunsStore(Store, AgentRunStore, Protocol):
 @pytest.fixture
 async def runs(store: Store) -> AsyncIterator[RunsStore]:
     assert isinstance(store, AgentRunStore), f"{type(store).__name__} does not implement AgentRunStore"
-    yield store  # type: ignore[misc]
+    yield store
 
 
 async def _project(s: RunsStore) -> str:
@@ -157,6 +157,9 @@ async def test_list_runs_filters_and_pages_newest_first(runs: RunsStore, clock: 
     assert [r.title for r in (await runs.list_runs(status=RunStatus.RUNNING)).runs] == ["r4"]
     with pytest.raises(InvalidInput):
         await runs.list_runs(cursor="bogus")
+    for position in (["x", "y"], [1.5, "r"], [1], [1, "r", 2], {"a": 1}):
+        with pytest.raises(InvalidInput, match="not a runs cursor"):
+            await runs.list_runs(cursor=forged_cursor("runs", position))
     with pytest.raises(NotFound, match="'run_nope'"):
         await runs.get_run("run_nope")
 

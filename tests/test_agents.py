@@ -8,14 +8,14 @@ import os
 import signal
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import anyio
 import pytest
 from mcp import Client
 
-from mainloop_mcp.agents.claude_code import AgentFailed
 from mainloop_mcp.config import AgentBackend, Settings
+from mainloop_mcp.errors import AgentFailed
 from mainloop_mcp.hub import Hub, open_hub
 from mainloop_mcp.model import NewThread, Order, Role, RunStatus, ThreadType
 from mainloop_mcp.server import create_server
@@ -49,7 +49,7 @@ async def call(client: Client, tool: str, **args: Any) -> dict[str, Any]:
     result = await client.call_tool(tool, args)
     assert not result.is_error, result.content
     assert result.structured_content is not None
-    return result.structured_content
+    return cast(dict[str, Any], result.structured_content)
 
 
 async def call_error(client: Client, tool: str, **args: Any) -> str:
@@ -74,12 +74,12 @@ async def test_chat_reply_lands_in_the_thread_as_assistant_message(hub: Hub, tmp
         notes.append((progress, message))
 
     async with Client(create_server(hub), mode=mode) as c:
-        earlier = await call(c, "post_message", thread_id=thread_id, content="remember the colour teal")
+        earlier = await call(c, "post_message", thread_id=thread_id, content="remember the colour teal", role="user")
         result = await c.call_tool(
             "chat", {"thread_id": thread_id, "content": "what colour?"}, progress_callback=on_progress
         )
     assert not result.is_error, result.content
-    reply = result.structured_content["reply"]  # type: ignore[index]
+    reply = result.structured_content["reply"]
     assert reply["role"] == "assistant"
     stored = await messages(hub, thread_id)
     assert [m.role for m in stored] == [Role.USER, Role.USER, Role.ASSISTANT]

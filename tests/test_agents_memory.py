@@ -48,7 +48,7 @@ async def test_chat_reply_sees_the_pyramid_not_just_recent_messages(tmp_path: Pa
         await seed(hub.store, thread.id)
         await hub.agents.chat(thread.id, "how are the tomatoes?", _no_progress)
     (prompt,) = [p for p in prompts(tmp_path) if "how are the tomatoes?" in p]
-    assert "day summary of" in prompt
+    assert "[day 2026-11-2" in prompt and "[week 2026-W4" in prompt  # older days come as summaries
     assert "fresh: the first tomato is red" in prompt
     assert "Reply to the last user message below" in prompt
 

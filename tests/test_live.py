@@ -182,7 +182,7 @@ async def test_an_agent_run_is_announced_on_every_status_change(tmp_path: Path) 
         ):
             made = await client.call_tool("spawn_agent", spawn)
             assert not made.is_error and made.structured_content is not None, made
-            run_id = made.structured_content["id"]  # type: ignore[index]
+            run_id = made.structured_content["id"]
             with anyio.fail_after(5):
                 await anext(aiter(sub))  # the page hears of it without polling
             done = await hub.agents.wait(run_id)

@@ -45,7 +45,7 @@ async def test_stdio_bridge_forwards_calls_and_changes_to_a_served_hub(
             made = await bridged.call_tool("post_message", {"thread_id": main, "content": "through the bridge"})
             assert not made.is_error
             page = await direct.call_tool("read_messages", {"thread_id": main})
-            assert page.structured_content["messages"][0]["content"] == "through the bridge"  # type: ignore[index]
+            assert page.structured_content["messages"][0]["content"] == "through the bridge"
             await heard.wait_for("notifications/resources/updated", uri)  # its own post, via the hub
             heard.events.clear()
             async with Client(bridge) as modern, modern.listen(resource_subscriptions=[uri]) as stream:

@@ -61,7 +61,7 @@ async def legacy_listener(target: Any, uri: str) -> AsyncIterator[Heard]:
 
 
 async def main_id(client: Client) -> str:
-    return str((await client.call_tool("get_thread", {})).structured_content["id"])  # type: ignore[index]
+    return str((await client.call_tool("get_thread", {})).structured_content["id"])
 
 
 async def test_two_stdio_processes_hear_each_other_in_both_eras(tmp_path: Path) -> None:
@@ -114,7 +114,7 @@ async def test_page_wire_resumes_by_sequence_number_exactly_once_or_resyncs(serv
         await frames.aclose()
         seqs = [f.seq for f in [*missed, live]]
         assert [f.uri for f in [*missed, live]] == [uri] * 4
-        assert seqs == sorted(set(seqs)) and all(s is not None and s > ack.seq for s in seqs)  # type: ignore[operator]
+        assert seqs == sorted({s for s in seqs if s is not None}) and all(s is not None and s > ack.seq for s in seqs)
         frames = listen(http, served.mcp_url, [uri], since=live.seq + 1000)  # type: ignore[operator]
         with anyio.fail_after(10):
             await anext(frames)

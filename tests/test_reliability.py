@@ -39,7 +39,7 @@ async def all_messages(client: Client, thread_id: str) -> list[dict[str, Any]]:
     while True:
         page = await call(client, "read_messages", thread_id=thread_id, limit=500, order="oldest", cursor=cursor)
         messages += page["messages"]
-        cursor = page["next_cursor"]
+        cursor = page.get("next_cursor")
         if cursor is None:
             return messages
 

@@ -9,7 +9,7 @@ import pytest
 from mainloop_mcp.errors import Conflict, InvalidInput, NotFound
 from mainloop_mcp.model import NewMessage, NewThread, Order, Role, ThreadFilter, ThreadStatus, ThreadType
 from mainloop_mcp.store import Store, open_store
-from tests.conftest import FakeClock
+from tests.conftest import FakeClock, forged_cursor
 
 pytestmark = pytest.mark.anyio
 
@@ -195,6 +195,11 @@ async def test_bad_cursor_and_limit_are_clear_errors(store: Store) -> None:
         thread_cursor = (await store.list_threads(ThreadFilter(status=None), limit=1)).next_cursor
         assert thread_cursor is not None
         await store.read_messages(pid, cursor=thread_cursor)
+    for position in (["x", "y"], [1.5, 2], [1], [1, 2, 3], [True, 1], None):
+        with pytest.raises(InvalidInput, match="not a messages:newest cursor"):
+            await store.read_messages(pid, cursor=forged_cursor("messages:newest", position))
+        with pytest.raises(InvalidInput, match="not a threads cursor"):
+            await store.list_threads(ThreadFilter(status=None), cursor=forged_cursor("threads", position))
     with pytest.raises(InvalidInput, match="limit must be between 1 and 500"):
         await store.read_messages(pid, limit=501)
     with pytest.raises(InvalidInput, match="must be before"):

@@ -111,7 +111,7 @@ async def test_read_messages_text_is_compact(llm: Client, timed_hub: Hub, clock:
     page = await timed_hub.store.read_messages(thread, limit=50)
     raw = sum(len(m.content.encode()) for m in page.messages)
     assert len(text(result).encode()) <= 1.3 * raw
-    first = result.structured_content["messages"][0]  # type: ignore[index]
+    first = result.structured_content["messages"][0]
     assert "idempotency_key" not in first and "metadata" not in first  # no null or empty keys
     assert len(first["created_at"]) == len("2026-11-24T12:00:00Z")  # to the second
     assert "more: cursor=" in text(result)
@@ -127,7 +127,7 @@ async def test_list_threads_finds_by_title_and_sorts_by_activity(llm: Client, ti
     await store.post_message(NewMessage(thread_id=ids[3], content="busy"))
     result = await call(llm, "list_threads", limit=100)
     assert len(text(result).encode()) <= 12 * 1024
-    assert result.structured_content["threads"][0]["id"] == ids[3]  # type: ignore[index]
+    assert result.structured_content["threads"][0]["id"] == ids[3]
     found = await data(llm, "list_threads", title="project 4")
     assert {t["title"] for t in found["threads"]} == {"Project 4", *(f"Project {i}" for i in range(40, 50))}
 

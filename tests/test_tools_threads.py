@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from mcp import Client, MCPError
@@ -18,7 +18,7 @@ async def ok(client: Client, tool: str, **args: Any) -> dict[str, Any]:
     result = await client.call_tool(tool, args)
     assert not result.is_error, result.content
     assert result.structured_content is not None
-    return result.structured_content
+    return cast(dict[str, Any], result.structured_content)
 
 
 async def error(client: Client, tool: str, **args: Any) -> str:
@@ -117,7 +117,9 @@ async def test_bad_messages_are_refused_and_nothing_is_stored(client: Client) ->
     tid = main["id"]
     assert "content must not be empty" in await error(client, "post_message", thread_id=tid, content="   ")
     too_big = "x" * (MAX_CONTENT_BYTES + 1)
-    assert "the limit is 1,048,576 bytes" in await error(client, "post_message", thread_id=tid, content=too_big)
+    assert f"the limit is {MAX_CONTENT_BYTES:,} bytes" in await error(
+        client, "post_message", thread_id=tid, content=too_big
+    )
     assert "'user', 'assistant'" in await error(client, "post_message", thread_id=tid, content="hi", role="robot")
     assert "task thread" in await error(client, "create_thread", title="t", thread_type="task", parent_id=None)
     assert await count_messages(client, tid) == 0

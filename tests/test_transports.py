@@ -21,10 +21,10 @@ async def test_http_round_trip_without_token_on_loopback(served: ServedHub) -> N
     async with Client(served.mcp_url) as client:
         project = await client.call_tool("create_thread", {"title": "Over HTTP", "thread_type": "project"})
         assert not project.is_error
-        tid = project.structured_content["id"]  # type: ignore[index]
+        tid = project.structured_content["id"]
         await client.call_tool("post_message", {"thread_id": tid, "content": "hello over http"})
         page = await client.call_tool("read_messages", {"thread_id": tid})
-        assert [m["content"] for m in page.structured_content["messages"]] == ["hello over http"]  # type: ignore[index]
+        assert [m["content"] for m in page.structured_content["messages"]] == ["hello over http"]
 
 
 def test_healthz(served: ServedHub) -> None:
@@ -40,7 +40,7 @@ async def test_http_with_token(served_with_token: ServedHub) -> None:
         Client(streamable_http_client(served_with_token.mcp_url, http_client=http)) as client,
     ):
         result = await client.call_tool("get_thread", {})
-        assert result.structured_content["thread_type"] == "main"  # type: ignore[index]
+        assert result.structured_content["thread_type"] == "main"
 
 
 @pytest.mark.parametrize(
@@ -99,10 +99,10 @@ async def test_stdio_round_trip(tmp_path: Path) -> None:
     )
     async with Client(params) as client:
         project = await client.call_tool("create_thread", {"title": "Over stdio", "thread_type": "project"})
-        assert project.structured_content["title"] == "Over stdio"  # type: ignore[index]
+        assert project.structured_content["title"] == "Over stdio"
         threads = await client.call_tool("list_threads", {"thread_type": "project"})
-        assert [t["title"] for t in threads.structured_content["threads"]] == ["Over stdio"]  # type: ignore[index]
+        assert [t["title"] for t in threads.structured_content["threads"]] == ["Over stdio"]
     # The same file, read again by a fresh process: the data was stored, not kept in memory.
     async with Client(params) as client:
         threads = await client.call_tool("list_threads", {"thread_type": "project"})
-        assert [t["title"] for t in threads.structured_content["threads"]] == ["Over stdio"]  # type: ignore[index]
+        assert [t["title"] for t in threads.structured_content["threads"]] == ["Over stdio"]

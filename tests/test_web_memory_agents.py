@@ -390,6 +390,8 @@ async def test_stop_ends_a_question_to_the_agent(setup: Setup, browser: Browser)
         )
         pid = sorted(set(started_pids(setup.records.parent)) - earlier)[0]
         await screenshot(page, "ask-stop-390x664")
+        await page.set_viewport_size(DESKTOP_WIDE)
+        await screenshot(page, "ask-stop-1440x900")
         await page.click(".stop-ask")
         await expect(page.locator(".msg.thinking")).to_have_count(0)
         await expect(page.locator("#status")).to_contain_text("Stopped")

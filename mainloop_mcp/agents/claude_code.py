@@ -25,7 +25,7 @@ from mcp.types import CONNECTION_CLOSED, TextContent
 
 from mainloop_mcp.agents.backends import Backend
 from mainloop_mcp.agents.transport import ServerProcess, capped_stdio
-from mainloop_mcp.errors import MainloopError
+from mainloop_mcp.errors import AgentFailed
 from mainloop_mcp.model import MAX_CONTENT_BYTES, new_id
 
 log = logging.getLogger(__name__)
@@ -45,10 +45,6 @@ def _devnull() -> TextIO:
     if not _DEVNULL:
         _DEVNULL.append(open(os.devnull, "w"))  # kept open for the process lifetime
     return _DEVNULL[0]
-
-
-class AgentFailed(MainloopError):
-    """The agent backend ran but did not produce an answer (CLI failed, server died, protocol error)."""
 
 
 def spill_prompt(prompt: str, work_folder: Path, max_bytes: int) -> tuple[str, Path | None]:

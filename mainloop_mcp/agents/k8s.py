@@ -20,10 +20,9 @@ from typing import Any
 import anyio
 import anyio.to_thread
 
-from mainloop_mcp.agents.claude_code import AgentFailed
 from mainloop_mcp.agents.runner import AgentJob, Started
 from mainloop_mcp.config import K8sJobTemplate, Settings
-from mainloop_mcp.errors import InvalidInput
+from mainloop_mcp.errors import AgentFailed, InvalidInput
 
 RESULT_MARKER = "MAINLOOP_AGENT_RESULT "
 PROMPT_DIR = "/etc/mainloop/prompt"

@@ -16,15 +16,25 @@ import anyio
 import anyio.abc
 
 from mainloop_mcp.agents.backends import Backend, check_work_folder, resolve_backend
-from mainloop_mcp.agents.claude_code import AgentConnection, AgentFailed
-from mainloop_mcp.agents.context import HistorySource, chat_prompt, transcript_history
+from mainloop_mcp.agents.chat_history import HistorySource, chat_prompt, transcript_history
+from mainloop_mcp.agents.claude_code import AgentConnection
 from mainloop_mcp.agents.owner import owner_gone, this_process
 from mainloop_mcp.agents.runner import AgentJob, LocalRunner, Runner
 from mainloop_mcp.config import Settings
-from mainloop_mcp.errors import Conflict, InvalidInput
-from mainloop_mcp.model import AgentRun, AgentRunPage, Message, NewAgentRun, NewMessage, Role, RunStatus
+from mainloop_mcp.errors import AgentFailed, Conflict, InvalidInput
+from mainloop_mcp.model import (
+    MAX_RESPONSE_BYTES,
+    AgentRun,
+    AgentRunPage,
+    Message,
+    NewAgentRun,
+    NewMessage,
+    Role,
+    RunStatus,
+)
 from mainloop_mcp.store import Store
 from mainloop_mcp.store.base import AgentRunStore, clip
+from mainloop_mcp.store.byte_pages import fit_page
 
 log = logging.getLogger(__name__)
 
@@ -184,13 +194,20 @@ class AgentService:
         return await self._store.get_run(run_id)
 
     async def get(self, run_id: str) -> AgentRun:
-        return await self._store.get_run(run_id)
+        """One run whole; a prompt too long to travel beside the result is cut (the task thread keeps it)."""
+        run = await self._store.get_run(run_id)
+        if 2 * len(run.model_dump_json().encode("utf-8", "surrogatepass")) > MAX_RESPONSE_BYTES:
+            return run.model_copy(update={"prompt": _cut(run.prompt, "too long to send beside the result")})
+        return run
 
     async def list(
         self, status: RunStatus | None, parent_thread_id: str | None, limit: int, cursor: str | None
     ) -> AgentRunPage:
-        page = await self._store.list_runs(status=status, parent_thread_id=parent_thread_id, limit=limit, cursor=cursor)
-        return AgentRunPage(runs=[preview(run) for run in page.runs], next_cursor=page.next_cursor)
+        async def fetch(n: int) -> AgentRunPage:
+            page = await self._store.list_runs(status=status, parent_thread_id=parent_thread_id, limit=n, cursor=cursor)
+            return AgentRunPage(runs=[preview(run) for run in page.runs], next_cursor=page.next_cursor)
+
+        return await fit_page(fetch, lambda page: page.runs, limit)
 
     async def wait(self, run_id: str) -> AgentRun:
         """Until the run has its outcome recorded (tests, benchmarks, and anyone who wants to block)."""
@@ -266,10 +283,10 @@ async def _heartbeat(progress: Progress) -> None:
         await progress(f"still working ({waited:g} s)")
 
 
-def _cut(text: str | None) -> str | None:
+def _cut(text: str | None, whole: str = "get_agent has it whole") -> str | None:
     if text is None or len(text) <= PREVIEW_CHARS:
         return text
-    return f"{text[:PREVIEW_CHARS]}... [{len(text):,} characters; get_agent has it whole]"
+    return f"{text[:PREVIEW_CHARS]}... [{len(text):,} characters; {whole}]"
 
 
 def preview(run: AgentRun) -> AgentRun:

@@ -18,7 +18,7 @@ from mainloop_mcp.config import Settings
 from mainloop_mcp.errors import InvalidInput
 from mainloop_mcp.importers.claude_code import Transcript, project_key, read_transcript, session_key, threads_of
 from mainloop_mcp.importers.records import Tally
-from mainloop_mcp.memory.context import assemble_context, render_context
+from mainloop_mcp.memory.assembly import assemble_context, render_context
 from mainloop_mcp.memory.periods import zone
 from mainloop_mcp.memory.pyramid import Pyramid
 from mainloop_mcp.memory.summariser import ExtractiveSummariser

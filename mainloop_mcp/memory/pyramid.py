@@ -16,6 +16,7 @@ from mainloop_mcp.memory.summariser import ExtractiveSummariser, Source, Summari
 from mainloop_mcp.memory.tokens import clip_to_tokens, estimate_tokens
 from mainloop_mcp.model import MAX_PAGE_SIZE, Clock, Granularity, Message, NewSummary, Order, Summary, Thread, utc_now
 from mainloop_mcp.store.base import MemoryStore
+from mainloop_mcp.store.paging import read_all
 
 
 @dataclass
@@ -30,21 +31,17 @@ class Pyramid:
 
     async def messages_in(self, thread_id: str, period: Period) -> list[Message]:
         """Every message of a period, oldest first (used to build a daily summary)."""
-        messages: list[Message] = []
-        cursor = None
-        while True:
-            page = await self.store.read_messages(
+        return await read_all(
+            lambda cursor: self.store.read_messages(
                 thread_id,
                 limit=MAX_PAGE_SIZE,
                 cursor=cursor,
                 order=Order.OLDEST,
                 since=period.start(self.tz),
                 until=period.end(self.tz),
-            )
-            messages += [m for m in page.messages if not m.metadata.get("superseded_by")]
-            if page.next_cursor is None:
-                return messages
-            cursor = page.next_cursor
+            ),
+            lambda page: [m for m in page.messages if not m.metadata.get("superseded_by")],
+        )
 
     async def stored(self, thread_id: str, periods: list[Period]) -> dict[Period, Summary]:
         """The stored summaries of `periods` (fresh or stale), one query per granularity."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from mainloop_mcp.errors import InvalidInput
-from mainloop_mcp.memory.context import ContextItem, message_item, summary_item
+from mainloop_mcp.memory.assembly import ContextItem, message_item, summary_item
 from mainloop_mcp.memory.periods import Period, parse_period, tile
 from mainloop_mcp.memory.pyramid import Pyramid
 from mainloop_mcp.model import Granularity, Order

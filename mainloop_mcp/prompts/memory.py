@@ -14,8 +14,8 @@ from mainloop_mcp.hub import hub_of
 from mainloop_mcp.memory.periods import Period, day, local_date, parse_period
 from mainloop_mcp.memory.pyramid import Pyramid
 from mainloop_mcp.memory.summariser import Source, SummaryRequest, prompt_for
-from mainloop_mcp.model import Granularity
-from mainloop_mcp.resources.threads import active_threads
+from mainloop_mcp.model import PAGE_BUDGET_BYTES, Granularity
+from mainloop_mcp.store.views import active_threads
 from mainloop_mcp.tools.args import resolve_thread
 
 RELATIVE_DAYS = {"today": 0, "yesterday": 1}
@@ -42,10 +42,21 @@ async def daily_review(
     pyr = hub_of(ctx).pyramid()
     period = _day(pyr, day)
     lines = [f"# Daily review for {period.label}", ""]
+    day_start, used = period.start(pyr.tz), 0
     for thread in await active_threads(pyr.store):
+        if thread.updated_at < day_start:
+            continue  # untouched since before the day: nothing of it happened that day
+        if used > PAGE_BUDGET_BYTES:
+            lines += [
+                "(The review stops here: it holds as much as one answer may. Read the other threads "
+                "active that day with get_context.)",
+                "",
+            ]
+            break
         summary = await pyr.summary(thread, period)
         if summary is not None:
             lines += [f'## {thread.thread_type.value} "{thread.title}" ({thread.id})', summary.content, ""]
+            used += len(lines[-3].encode()) + len(summary.content.encode())
     if len(lines) == 2:
         lines.append("No thread had messages on this day.")
     lines += [

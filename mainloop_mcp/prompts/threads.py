@@ -8,7 +8,7 @@ from mcp.server.mcpserver import Context
 from pydantic import Field
 
 from mainloop_mcp.hub import hub_of
-from mainloop_mcp.resources.threads import thread_view
+from mainloop_mcp.store.views import thread_view
 from mainloop_mcp.tools.args import resolve_thread
 
 

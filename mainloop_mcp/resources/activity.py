@@ -14,9 +14,9 @@ from pydantic import BaseModel
 
 from mainloop_mcp.hub import Hub
 from mainloop_mcp.model import Message, Role, Thread
-from mainloop_mcp.resources.threads import active_threads
 from mainloop_mcp.store import Store
 from mainloop_mcp.store.base import memory_store
+from mainloop_mcp.store.views import active_threads
 
 PREVIEW_CHARS = 140
 ALL_TIME = (datetime(1970, 1, 1, tzinfo=UTC), datetime(9999, 1, 1, tzinfo=UTC))

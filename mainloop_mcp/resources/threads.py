@@ -3,40 +3,10 @@
 from __future__ import annotations
 
 from mcp.server.mcpserver import Context
-from pydantic import BaseModel
 
 from mainloop_mcp.hub import Hub, hub_of
-from mainloop_mcp.model import Message, Thread, ThreadFilter, ThreadStatus
-from mainloop_mcp.store import Store
 from mainloop_mcp.store.changes import ACTIVE_THREADS_URI
-
-RECENT_MESSAGES = 50
-
-
-class ThreadView(BaseModel):
-    thread: Thread
-    recent_messages: list[Message]
-
-
-class ThreadList(BaseModel):
-    threads: list[Thread]
-
-
-async def thread_view(store: Store, thread_id: str, limit: int = RECENT_MESSAGES) -> ThreadView:
-    thread = await store.get_thread(thread_id)
-    page = await store.read_messages(thread_id, limit=limit)
-    return ThreadView(thread=thread, recent_messages=list(reversed(page.messages)))
-
-
-async def active_threads(store: Store) -> list[Thread]:
-    threads: list[Thread] = []
-    cursor = None
-    while True:
-        page = await store.list_threads(ThreadFilter(status=ThreadStatus.ACTIVE), limit=500, cursor=cursor)
-        threads += page.threads
-        if page.next_cursor is None:
-            return threads
-        cursor = page.next_cursor
+from mainloop_mcp.store.views import active_threads_page, thread_view
 
 
 async def thread_resource(id: str, ctx: Context) -> str:
@@ -45,8 +15,8 @@ async def thread_resource(id: str, ctx: Context) -> str:
 
 
 async def active_threads_resource(hub: Hub) -> str:
-    """Every active thread, newest first (JSON); parent_id gives the tree."""
-    return ThreadList(threads=await active_threads(hub.store)).model_dump_json()
+    """The active threads, newest first, as many as fit one answer (JSON); parent_id gives the tree."""
+    return (await active_threads_page(hub.store)).model_dump_json()
 
 
 # Templates reach the hub through their Context; static resources get no Context in the SDK,

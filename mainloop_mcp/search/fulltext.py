@@ -14,6 +14,7 @@ from mainloop_mcp.model import MAX_PAGE_SIZE, Granularity, SearchHit, TextQuery,
 from mainloop_mcp.search.query import parse
 from mainloop_mcp.search.rerank import cap_summaries, rerank
 from mainloop_mcp.search.snippets import snippet
+from mainloop_mcp.store.paging import read_all
 
 CANDIDATES = 3  # candidates fetched per hit asked for, to re-rank among
 MIN_CANDIDATES = 30
@@ -82,16 +83,13 @@ async def thread_ids_for(pyr: Pyramid, thread_id: str | None, thread_type: Threa
         return [thread.id]
     if thread_type is None:
         return None
-    ids: list[str] = []
-    cursor = None
-    while True:
-        page = await pyr.store.list_threads(
+    threads = await read_all(
+        lambda cursor: pyr.store.list_threads(
             ThreadFilter(thread_type=thread_type, status=None), limit=500, cursor=cursor
-        )
-        ids += [t.id for t in page.threads]
-        if page.next_cursor is None:
-            return ids
-        cursor = page.next_cursor
+        ),
+        lambda page: page.threads,
+    )
+    return [t.id for t in threads]
 
 
 async def ranked_hits(

@@ -13,7 +13,7 @@ from collections import defaultdict
 
 from pydantic import BaseModel, Field
 
-from mainloop_mcp.memory.context import ThreadContext, assemble_context
+from mainloop_mcp.memory.assembly import ThreadContext, assemble_context
 from mainloop_mcp.memory.pyramid import Pyramid
 from mainloop_mcp.model import SearchHit, TextQuery, Thread, ThreadType
 from mainloop_mcp.search.fulltext import Match, match_of, ranked_hits

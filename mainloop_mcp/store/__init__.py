@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from mainloop_mcp.config import store_url_problem
 from mainloop_mcp.errors import InvalidInput
 from mainloop_mcp.model import Clock, utc_now
-from mainloop_mcp.store.base import Store
+from mainloop_mcp.store.base import Backend, Store
 
-__all__ = ["Store", "open_store"]
+__all__ = ["Backend", "Store", "open_store"]
 
 
-async def open_store(url: str, clock: Clock = utc_now) -> Store:
+async def open_store(url: str, clock: Clock = utc_now) -> Backend:
     if url.startswith("sqlite:///"):
         from mainloop_mcp.store.sqlite import SqliteStore, path_from_url
 
@@ -23,4 +24,4 @@ async def open_store(url: str, clock: Clock = utc_now) -> Store:
                 "`pip install 'mainloop-mcp[bigquery]'` or use sqlite:///path"
             ) from None
         return await BigQueryStore.open(url, clock=clock)
-    raise InvalidInput(f"store URL {url!r} must start with sqlite:/// or bigquery://")
+    raise InvalidInput(store_url_problem(url) or f"no store for URL {url!r}")

@@ -6,9 +6,6 @@ idempotency semantics live here once, and one contract test suite runs over each
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Protocol, cast, runtime_checkable
@@ -37,6 +34,7 @@ from mainloop_mcp.model import (
     ThreadStatus,
     ThreadType,
     check_title,
+    json_len,
 )
 
 
@@ -140,16 +138,20 @@ def outcome_line(run: AgentRun) -> str:
     return f"Agent run {run.id} ({run.title!r}) {run.status.value}" + (f": {first}" if first else "")
 
 
-TRUNCATION_NOTE = "\n\n[... output truncated: it was {size:,} bytes; the message limit is 1 MiB]"
+TRUNCATION_NOTE = "\n\n[... output truncated: it was {size:,} bytes; the message limit is 480 KiB]"
 
 
 def clip(text: str, limit: int = MAX_CONTENT_BYTES - 200) -> str:
     """Fit text into one message: keep the head and say how much was cut."""
-    raw = text.encode("utf-8")
-    if len(raw) <= limit:
+    raw = text.encode("utf-8", "surrogatepass")
+    if len(raw) <= limit and json_len(text) <= limit:
         return text
     note = TRUNCATION_NOTE.format(size=len(raw))  # counted in the limit, so clipping twice changes nothing
-    return raw[: limit - len(note.encode())].decode("utf-8", errors="ignore") + note
+    room = limit - len(note.encode())
+    head = raw[:room].decode("utf-8", errors="ignore")
+    while json_len(head) > room:  # escapes (control characters) make the JSON longer than the text
+        head = head[: len(head) * room // json_len(head)]
+    return head + note
 
 
 def report(run: AgentRun) -> str:
@@ -220,11 +222,15 @@ class MemoryStore(Store, SummaryStore, SearchIndex, Protocol):
     """A store that keeps everything the memory needs."""
 
 
+class Backend(MemoryStore, AgentRunStore, Protocol):
+    """What every backend keeps (SQLite and BigQuery alike): threads, messages, the memory and agent runs."""
+
+
 def memory_store(store: Store) -> MemoryStore:
-    """The store as a MemoryStore, or a clear error for a backend that keeps no summaries yet."""
+    """The store as a MemoryStore, or a clear error for a store that keeps no summaries."""
     if isinstance(store, SummaryStore) and isinstance(store, SearchIndex):
         return cast(MemoryStore, store)
-    raise MainloopError(f"the {type(store).__name__} backend keeps no summaries or search index yet; use sqlite")
+    raise MainloopError(f"the {type(store).__name__} store keeps no summaries or search index")
 
 
 def resolve_parent(new: NewThread, parent: Thread | None, main: Thread) -> str:
@@ -262,37 +268,6 @@ def check_time_range(since: datetime | None, until: datetime | None) -> None:
             raise InvalidInput(f"{name} must carry a time zone, e.g. 2026-11-24T00:00:00Z")
     if since is not None and until is not None and since >= until:
         raise InvalidInput(f"since ({since.isoformat()}) must be before until ({until.isoformat()})")
-
-
-MAX_CURSOR_CHARS = 2048  # ours are under 200; a longer one is forged
-
-
-def encode_cursor(kind: str, position: list[Any]) -> str:
-    raw = json.dumps({"k": kind, "p": position}, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(kind: str, cursor: str, shape: tuple[type, ...] | None = None) -> list[Any]:
-    """Parse a cursor made by `encode_cursor(kind, ...)`; anything else is a clear error.
-
-    `shape` is the type of each position value: a forged cursor with the right kind but other
-    values must be refused here, not reach the database.
-    """
-    try:
-        if len(cursor) <= MAX_CURSOR_CHARS:
-            raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-            data = json.loads(raw)
-            if data["k"] == kind and isinstance(data["p"], list) and _fits(data["p"], shape):
-                return list(data["p"])
-    except (binascii.Error, ValueError, KeyError, TypeError, RecursionError):  # RecursionError: deep nesting
-        pass
-    raise InvalidInput(f"cursor {cursor[:40]!r} is not a {kind} cursor from this server; pass the next_cursor it gave")
-
-
-def _fits(values: list[Any], shape: tuple[type, ...] | None) -> bool:
-    if shape is None:
-        return True
-    return len(values) == len(shape) and all(type(v) is t for v, t in zip(values, shape, strict=True))
 
 
 def same_message(existing: Message, new: NewMessage) -> Message:

@@ -41,8 +41,6 @@ from mainloop_mcp.model import (
 from mainloop_mcp.store.base import (
     check_limit,
     check_time_range,
-    decode_cursor,
-    encode_cursor,
     resolve_parent,
     same_message,
 )
@@ -53,6 +51,9 @@ from mainloop_mcp.store.bigquery_memory import BigQueryMemory
 from mainloop_mcp.store.bigquery_rows import (
     MESSAGE_COLUMNS,
     THREAD_COLUMNS,
+    after_clause,
+    after_params,
+    bq_column,
     message_from_row,
     thread_from_row,
 )
@@ -60,6 +61,7 @@ from mainloop_mcp.store.bigquery_runs import BigQueryAgentRuns
 from mainloop_mcp.store.bigquery_schema import BigQueryTarget
 from mainloop_mcp.store.bigquery_search import SEARCHED_TABLES, search_index_ddl
 from mainloop_mcp.store.changes import ChangeLog
+from mainloop_mcp.store.paging import THREADS, messages_keyset
 from mainloop_mcp.store.timestamps import from_micros, to_micros
 
 
@@ -195,20 +197,14 @@ class BigQueryStore(BigQueryMemory, BigQueryAgentRuns, BigQueryEdits):
             if value is not None:
                 clauses.append(f"{column} = @{column}")
                 params.append(scalar(column, "STRING", str(value)))
-        if cursor is not None:
-            created, last_id = decode_cursor("threads", cursor, shape=(int, str))
-            clauses.append(
-                "(created_at < TIMESTAMP_MICROS(@c_created)"
-                " OR (created_at = TIMESTAMP_MICROS(@c_created) AND id < @c_id))"
-            )
-            params += [scalar("c_created", "INT64", int(created)), scalar("c_id", "STRING", str(last_id))]
+        if (after := THREADS.after(cursor)) is not None:
+            clauses.append(after_clause(THREADS, "<"))
+            params += after_params(THREADS, after)
         sql = f"SELECT {THREAD_COLUMNS} FROM {self._threads}"
         if clauses:
             sql += " WHERE " + " AND ".join(clauses)
         rows = await self.bq.rows(sql + " ORDER BY created_at DESC, id DESC LIMIT @limit", params)
-        more = len(rows) > limit
-        rows = rows[:limit]
-        next_cursor = encode_cursor("threads", [rows[-1]["created_us"], rows[-1]["id"]]) if more else None
+        rows, next_cursor = THREADS.cut(rows, limit, bq_column)
         return ThreadPage(threads=[thread_from_row(r) for r in rows], next_cursor=next_cursor)
 
     async def update_thread_context(self, thread_id: str, thread_context: str) -> Thread:
@@ -373,14 +369,10 @@ class BigQueryStore(BigQueryMemory, BigQueryAgentRuns, BigQueryEdits):
             clauses.append("created_at < TIMESTAMP_MICROS(@until)")
             params.append(scalar("until", "INT64", to_micros(until)))
         newest = order is Order.NEWEST
-        if cursor is not None:
-            created, seq = decode_cursor(f"messages:{order.value}", cursor, shape=(int, int))
-            op = "<" if newest else ">"
-            clauses.append(
-                f"(created_at {op} TIMESTAMP_MICROS(@c_created)"
-                f" OR (created_at = TIMESTAMP_MICROS(@c_created) AND seq {op} @c_seq))"
-            )
-            params += [scalar("c_created", "INT64", int(created)), scalar("c_seq", "INT64", int(seq))]
+        keyset = messages_keyset(order.value)
+        if (after := keyset.after(cursor)) is not None:
+            clauses.append(after_clause(keyset, "<" if newest else ">"))
+            params += after_params(keyset, after)
         direction = "DESC" if newest else "ASC"
         rows = await self.bq.rows(
             f"SELECT {MESSAGE_COLUMNS} FROM {self._messages} WHERE {' AND '.join(clauses)}"
@@ -389,11 +381,7 @@ class BigQueryStore(BigQueryMemory, BigQueryAgentRuns, BigQueryEdits):
         )
         if not rows:
             await self.get_thread(thread_id)  # an empty page of an unknown thread is NotFound
-        more = len(rows) > limit
-        rows = rows[:limit]
-        next_cursor = (
-            encode_cursor(f"messages:{order.value}", [rows[-1]["created_us"], rows[-1]["seq"]]) if more else None
-        )
+        rows, next_cursor = keyset.cut(rows, limit, bq_column)
         return MessagePage(messages=[message_from_row(r) for r in rows], next_cursor=next_cursor)
 
     async def close(self) -> None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from google.cloud.bigquery import ScalarQueryParameter
+
 from mainloop_mcp.model import (
     AgentRun,
     Message,
@@ -15,6 +17,7 @@ from mainloop_mcp.model import (
     Thread,
 )
 from mainloop_mcp.store import rows
+from mainloop_mcp.store.paging import Keyset
 
 THREAD_COLUMNS = (
     "id, parent_id, thread_type, title, thread_context, status,"
@@ -57,4 +60,23 @@ _BQ_TIME_COLUMNS = {"period_start": "start_us", "period_end": "end_us"}
 
 
 def bq_column(field: str) -> str:
-    return _BQ_TIME_COLUMNS.get(field, field.removesuffix("_at") + "_us")
+    if field in _BQ_TIME_COLUMNS or not field.endswith("_at"):
+        return _BQ_TIME_COLUMNS.get(field, field)
+    return field.removesuffix("_at") + "_us"
+
+
+def after_clause(keyset: Keyset, op: str) -> str:
+    """Rows past a cursor's position in keyset order (BigQuery has no row-value comparison)."""
+    values = [f"TIMESTAMP_MICROS(@c{i})" if f.endswith("_at") else f"@c{i}" for i, f in enumerate(keyset.fields)]
+    ties: list[str] = []
+    alternatives: list[str] = []
+    for field, value in zip(keyset.fields, values, strict=True):
+        alternatives.append("(" + " AND ".join([*ties, f"{field} {op} {value}"]) + ")")
+        ties.append(f"{field} = {value}")
+    return "(" + " OR ".join(alternatives) + ")"
+
+
+def after_params(keyset: Keyset, position: list[Any]) -> list[ScalarQueryParameter]:
+    kinds = {int: "INT64", str: "STRING"}
+    pairs = zip(keyset.shape, position, strict=True)
+    return [ScalarQueryParameter(f"c{i}", kinds[kind], value) for i, (kind, value) in enumerate(pairs)]

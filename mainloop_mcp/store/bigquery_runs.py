@@ -33,9 +33,10 @@ from mainloop_mcp.model import (
     ThreadType,
     new_id,
 )
-from mainloop_mcp.store.base import check_finish, check_limit, decode_cursor, encode_cursor, outcome_line, report
+from mainloop_mcp.store.base import check_finish, check_limit, outcome_line, report
 from mainloop_mcp.store.bigquery_client import BigQueryClient, array, scalar
-from mainloop_mcp.store.bigquery_rows import RUN_COLUMNS, run_from_row
+from mainloop_mcp.store.bigquery_rows import RUN_COLUMNS, after_clause, after_params, bq_column, run_from_row
+from mainloop_mcp.store.paging import RUNS
 from mainloop_mcp.store.timestamps import from_micros
 
 UNFINISHED = "status IN ('queued', 'running')"
@@ -135,20 +136,14 @@ class BigQueryAgentRuns:
         if parent_thread_id is not None:
             clauses.append("parent_thread_id = @parent")
             params.append(scalar("parent", "STRING", parent_thread_id))
-        if cursor is not None:
-            created, last_id = decode_cursor("runs", cursor)
-            clauses.append(
-                "(created_at < TIMESTAMP_MICROS(@c_created)"
-                " OR (created_at = TIMESTAMP_MICROS(@c_created) AND id < @c_id))"
-            )
-            params += [scalar("c_created", "INT64", int(created)), scalar("c_id", "STRING", str(last_id))]
+        if (after := RUNS.after(cursor)) is not None:
+            clauses.append(after_clause(RUNS, "<"))
+            params += after_params(RUNS, after)
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
         rows = await self.bq.rows(
             f"SELECT {RUN_COLUMNS} FROM {self._runs}{where} ORDER BY created_at DESC, id DESC LIMIT @limit", params
         )
-        more = len(rows) > limit
-        rows = rows[:limit]
-        next_cursor = encode_cursor("runs", [rows[-1]["created_us"], rows[-1]["id"]]) if more else None
+        rows, next_cursor = RUNS.cut(rows, limit, bq_column)
         return AgentRunPage(runs=[run_from_row(r) for r in rows], next_cursor=next_cursor)
 
     async def start_run(self, run_id: str, external_id: str | None = None) -> AgentRun:

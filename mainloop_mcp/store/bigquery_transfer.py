@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from mainloop_mcp.errors import Conflict
-from mainloop_mcp.model import AgentRun, Message, Summary, Thread
+from mainloop_mcp.model import AgentRun, Message, Order, Summary, Thread
 from mainloop_mcp.store.bigquery import BigQueryStore
 from mainloop_mcp.store.bigquery_client import array, scalar, struct_array
 from mainloop_mcp.store.bigquery_rows import (
@@ -14,11 +14,14 @@ from mainloop_mcp.store.bigquery_rows import (
     RUN_COLUMNS,
     SUMMARY_COLUMNS,
     THREAD_COLUMNS,
+    after_clause,
+    after_params,
     message_from_row,
     run_from_row,
     summary_from_row,
     thread_from_row,
 )
+from mainloop_mcp.store.paging import messages_keyset, pages_after
 from mainloop_mcp.store.timestamps import maybe_to_micros, to_micros
 
 PAGE = 2000
@@ -36,15 +39,16 @@ class BigQuerySide:
         return [thread_from_row(r) for r in await self.bq.rows(f"SELECT {THREAD_COLUMNS} FROM {self.threads_table}")]
 
     async def messages(self) -> AsyncIterator[list[Message]]:
-        where, params = "", [scalar("n", "INT64", PAGE)]
-        while True:
-            rows = await self.bq.rows(
+        keyset = messages_keyset(Order.OLDEST.value)
+
+        async def page(after: list[Any] | None) -> list[dict[str, Any]]:
+            where = "" if after is None else f" WHERE {after_clause(keyset, '>')}"
+            params = [scalar("n", "INT64", PAGE), *([] if after is None else after_params(keyset, after))]
+            return await self.bq.rows(
                 f"SELECT {MESSAGE_COLUMNS} FROM {self.messages_table}{where} ORDER BY created_at, seq LIMIT @n", params
             )
-            if not rows:
-                return
-            where = " WHERE created_at > TIMESTAMP_MICROS(@c) OR (created_at = TIMESTAMP_MICROS(@c) AND seq > @s)"
-            params = [*params[:1], scalar("c", "INT64", rows[-1]["created_us"]), scalar("s", "INT64", rows[-1]["seq"])]
+
+        async for rows in pages_after(page, lambda r: [r["created_us"], r["seq"]]):
             yield [message_from_row(r) for r in rows]
 
     async def message_ids(self, ids: list[str]) -> set[str]:

@@ -37,11 +37,10 @@ from mainloop_mcp.model import (
 from mainloop_mcp.store.base import (
     check_limit,
     check_time_range,
-    decode_cursor,
-    encode_cursor,
     resolve_parent,
     same_message,
 )
+from mainloop_mcp.store.paging import THREADS, messages_keyset
 from mainloop_mcp.store.rows import message_from_row, thread_from_row
 from mainloop_mcp.store.sqlite_changes import CHANGES_MIGRATION, CommitSignal, SqliteChangeLog
 from mainloop_mcp.store.sqlite_edits import SqliteEdits
@@ -287,20 +286,16 @@ class SqliteStore(SqliteMemory, SqliteAgentRuns, SqliteEdits, SqliteImport):
             if value is not None:
                 clauses.append(f"{column} = ?")
                 params.append(str(value))
-        if cursor is not None:
-            created, last_id = decode_cursor("threads", cursor, shape=(int, str))
+        if (after := THREADS.after(cursor)) is not None:
             clauses.append("(created_at, id) < (?, ?)")
-            params += [created, last_id]
+            params += after
         sql = "SELECT * FROM threads"
         if clauses:
             sql += " WHERE " + " AND ".join(clauses)
         sql += " ORDER BY created_at DESC, id DESC LIMIT ?"
 
         def query() -> ThreadPage:
-            rows = self._conn.execute(sql, [*params, limit + 1]).fetchall()
-            more = len(rows) > limit
-            rows = rows[:limit]
-            next_cursor = encode_cursor("threads", [rows[-1]["created_at"], rows[-1]["id"]]) if more else None
+            rows, next_cursor = THREADS.cut(self._conn.execute(sql, [*params, limit + 1]).fetchall(), limit)
             return ThreadPage(threads=[thread_from_row(r) for r in rows], next_cursor=next_cursor)
 
         return await self._run(query)
@@ -425,10 +420,10 @@ class SqliteStore(SqliteMemory, SqliteAgentRuns, SqliteEdits, SqliteImport):
             clauses.append("created_at < ?")
             params.append(to_micros(until))
         newest = order is Order.NEWEST
-        if cursor is not None:
-            created, seq = decode_cursor(f"messages:{order.value}", cursor, shape=(int, int))
+        keyset = messages_keyset(order.value)
+        if (after := keyset.after(cursor)) is not None:
             clauses.append(f"(created_at, seq) {'<' if newest else '>'} (?, ?)")
-            params += [created, seq]
+            params += after
         direction = "DESC" if newest else "ASC"
         sql = (
             f"SELECT * FROM messages WHERE {' AND '.join(clauses)}"
@@ -437,12 +432,7 @@ class SqliteStore(SqliteMemory, SqliteAgentRuns, SqliteEdits, SqliteImport):
 
         def query() -> MessagePage:
             self._get_thread(thread_id)
-            rows = self._conn.execute(sql, [*params, limit + 1]).fetchall()
-            more = len(rows) > limit
-            rows = rows[:limit]
-            next_cursor = (
-                encode_cursor(f"messages:{order.value}", [rows[-1]["created_at"], rows[-1]["seq"]]) if more else None
-            )
+            rows, next_cursor = keyset.cut(self._conn.execute(sql, [*params, limit + 1]).fetchall(), limit)
             return MessagePage(messages=[message_from_row(r) for r in rows], next_cursor=next_cursor)
 
         return await self._run(query)

@@ -24,7 +24,8 @@ from mainloop_mcp.model import (
     ThreadType,
     new_id,
 )
-from mainloop_mcp.store.base import check_finish, check_limit, decode_cursor, encode_cursor, outcome_line, report
+from mainloop_mcp.store.base import check_finish, check_limit, outcome_line, report
+from mainloop_mcp.store.paging import RUNS
 from mainloop_mcp.store.rows import run_from_row
 
 T = TypeVar("T")
@@ -130,18 +131,14 @@ class SqliteAgentRuns:
         if parent_thread_id is not None:
             clauses.append("parent_thread_id = ?")
             params.append(parent_thread_id)
-        if cursor is not None:
-            created, last_id = decode_cursor("runs", cursor, shape=(int, str))
+        if (after := RUNS.after(cursor)) is not None:
             clauses.append("(created_at, id) < (?, ?)")
-            params += [created, last_id]
+            params += after
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
         sql = f"SELECT * FROM agent_runs{where} ORDER BY created_at DESC, id DESC LIMIT ?"
 
         def query() -> AgentRunPage:
-            rows = self._conn.execute(sql, [*params, limit + 1]).fetchall()
-            more = len(rows) > limit
-            rows = rows[:limit]
-            next_cursor = encode_cursor("runs", [rows[-1]["created_at"], rows[-1]["id"]]) if more else None
+            rows, next_cursor = RUNS.cut(self._conn.execute(sql, [*params, limit + 1]).fetchall(), limit)
             return AgentRunPage(runs=[run_from_row(r) for r in rows], next_cursor=next_cursor)
 
         return await self._run(query)

@@ -21,6 +21,7 @@ from typing import Any, Protocol
 from mainloop_mcp.errors import Conflict
 from mainloop_mcp.model import AgentRun, Message, Summary, Thread, ThreadType
 from mainloop_mcp.store.base import Store
+from mainloop_mcp.store.paging import pages_after
 from mainloop_mcp.store.rows import message_from_row, run_from_row, summary_from_row, thread_from_row
 from mainloop_mcp.store.sqlite import SqliteStore
 from mainloop_mcp.store.timestamps import maybe_to_micros, to_micros
@@ -190,16 +191,11 @@ class SqliteSide:
         return [thread_from_row(r) for r in rows]
 
     async def messages(self) -> AsyncIterator[list[Message]]:
-        after: tuple[int, int] = (-(2**62), -1)
+        async def page(after: tuple[int, int] | None) -> list[sqlite3.Row]:
+            sql = "SELECT * FROM messages WHERE (created_at, seq) > (?, ?) ORDER BY created_at, seq LIMIT ?"
+            return await self.store.run(lambda c: c.execute(sql, (*(after or (-(2**62), -1)), PAGE)).fetchall())
 
-        def page(c: sqlite3.Connection) -> list[sqlite3.Row]:
-            return c.execute(
-                "SELECT * FROM messages WHERE (created_at, seq) > (?, ?) ORDER BY created_at, seq LIMIT ?",
-                (*after, PAGE),
-            ).fetchall()
-
-        while rows := await self.store.run(page):
-            after = (rows[-1]["created_at"], rows[-1]["seq"])
+        async for rows in pages_after(page, lambda r: (r["created_at"], r["seq"])):
             yield [message_from_row(r) for r in rows]
 
     async def message_ids(self, ids: list[str]) -> set[str]:

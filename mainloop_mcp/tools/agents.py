@@ -58,8 +58,7 @@ async def list_agents(
     limit: int = 50,
     cursor: str | None = None,
 ) -> AgentRunPage:
-    """List agent runs, newest first, e.g. the ones still running. Prompts and results are cut to a
-    preview; get_agent returns one run whole."""
+    """Agent runs, newest first, e.g. those running; prompt and result cut short (get_agent: whole)."""
     return await hub_of(ctx).agents.list(status, parent_thread_id, limit, cursor)
 
 

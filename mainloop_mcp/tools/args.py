@@ -11,6 +11,7 @@ from pydantic import BeforeValidator, Field
 from mainloop_mcp.errors import InvalidInput, NotFound
 from mainloop_mcp.model import Thread, ThreadFilter, ThreadStatus
 from mainloop_mcp.store import Store
+from mainloop_mcp.store.paging import read_all
 
 CHOICES_SHOWN = 5
 _AGO = re.compile(r"^(\d{1,5})\s*([mhdw])$")
@@ -36,14 +37,10 @@ ClientRole = Annotated[Literal["user", "assistant", "agent"], ANY_CASE]
 
 
 async def all_threads(store: Store, status: ThreadStatus | None = None) -> list[Thread]:
-    threads: list[Thread] = []
-    cursor = None
-    while True:
-        page = await store.list_threads(ThreadFilter(status=status), limit=500, cursor=cursor)
-        threads += page.threads
-        if page.next_cursor is None:
-            return threads
-        cursor = page.next_cursor
+    return await read_all(
+        lambda cursor: store.list_threads(ThreadFilter(status=status), limit=500, cursor=cursor),
+        lambda page: page.threads,
+    )
 
 
 async def resolve_thread(store: Store, ref: str) -> Thread:

@@ -8,9 +8,9 @@ from mcp.server.mcpserver import Context
 from pydantic import Field
 
 from mainloop_mcp.hub import hub_of
+from mainloop_mcp.memory.assembly import MIN_BUDGET, ThreadContext, assemble_context
 from mainloop_mcp.memory.compact import CompactReport
 from mainloop_mcp.memory.compact import compact as compact_history
-from mainloop_mcp.memory.context import MIN_BUDGET, ThreadContext, assemble_context
 from mainloop_mcp.memory.zoom import ZoomResult
 from mainloop_mcp.memory.zoom import zoom as zoom_period
 from mainloop_mcp.model import Granularity

@@ -8,8 +8,8 @@ from functools import singledispatch
 
 from pydantic import BaseModel
 
+from mainloop_mcp.memory.assembly import ThreadContext, item_line, render_context
 from mainloop_mcp.memory.compact import CompactReport
-from mainloop_mcp.memory.context import ThreadContext, item_line, render_context
 from mainloop_mcp.memory.zoom import ZoomResult
 from mainloop_mcp.model import (
     AgentRun,

@@ -24,7 +24,9 @@ from mainloop_mcp.model import (
     check_thread_context,
     check_title,
 )
-from mainloop_mcp.store.base import check_limit, check_move, decode_cursor, edit_store, encode_cursor
+from mainloop_mcp.store.base import check_limit, check_move, edit_store
+from mainloop_mcp.store.byte_pages import fit_page, fitting
+from mainloop_mcp.store.paging import Keyset
 from mainloop_mcp.tools.args import (
     ANY_CASE,
     PAGE_CLIENT,
@@ -40,6 +42,9 @@ from mainloop_mcp.tools.args import (
     resolve_thread,
 )
 from mainloop_mcp.tools.spec import ToolSpec, reads
+
+# An offset into the filtered, sorted list, with the title filter it was made for.
+ACTIVITY = Keyset("threads:activity", ("offset", "title"), (int, str))
 
 Limit = int  # check_limit answers a wrong one with the range
 Cursor = str | None
@@ -93,11 +98,13 @@ async def list_threads(
     ]
     found.sort(key=lambda t: (t.updated_at, t.id), reverse=True)
     # An offset into the filtered list, with the title filter it was made for.
-    start = decode_cursor("threads:activity", cursor, shape=(int, str))[0] if cursor else 0
-    more = start + limit < len(found)
+    start = ACTIVITY.decode(cursor)[0] if cursor else 0
+    window = [t.model_copy(update={"thread_context": ""}) for t in found[start : start + limit]]
+    count = fitting(window)  # fewer when long titles would outgrow what a client accepts
+    more = start + count < len(found)
     return ThreadPage(
-        threads=[t.model_copy(update={"thread_context": ""}) for t in found[start : start + limit]],
-        next_cursor=encode_cursor("threads:activity", [start + limit, key]) if more else None,
+        threads=window[:count],
+        next_cursor=ACTIVITY.encode([start + count, key]) if more else None,
     )
 
 
@@ -121,7 +128,7 @@ def authored(ctx: Context, metadata: dict[str, Any] | None) -> dict[str, Any]:
 
 async def post_message(
     thread_id: ThreadRef,
-    content: Annotated[str, Field(description="Markdown, up to 1 MiB")],
+    content: Annotated[str, Field(description="Markdown, up to 480 KiB")],
     ctx: Context,
     role: RoleArg = None,
     idempotency_key: Annotated[str | None, Field(description="A retry with it adds nothing")] = None,
@@ -154,13 +161,11 @@ async def read_messages(
     hub = hub_of(ctx)
     thread = await resolve_thread(hub.store, thread_id)
     tz, now = zone(hub.settings.timezone), hub.clock()
-    page = await hub.store.read_messages(
-        thread.id,
-        limit=limit,
-        cursor=cursor,
-        order=order,
-        since=parse_time("since", since, tz, now),
-        until=parse_time("until", until, tz, now),
+    start, end = parse_time("since", since, tz, now), parse_time("until", until, tz, now)
+    page = await fit_page(  # fewer than `limit` when they would outgrow what a client accepts
+        lambda n: hub.store.read_messages(thread.id, limit=n, cursor=cursor, order=order, since=start, until=end),
+        lambda page: page.messages,
+        limit,
     )
     return ThreadMessages.of(thread.id, page)
 
@@ -180,8 +185,7 @@ async def update_thread(
     status: Annotated[Annotated[ThreadStatus, ANY_CASE] | None, Field(description="active = unarchive")] = None,
     thread_context: Annotated[str | None, Field(description="Replaces the old")] = None,
 ) -> Thread:
-    """Rename, move a task, unarchive, or replace the standing context (goals, constraints to keep in
-    view every session). Only what you pass changes."""
+    """Rename, move a task, unarchive, or replace the standing context. Only what you pass changes."""
     store = edit_store(hub_of(ctx).store)
     thread = await resolve_thread(store, thread_id)
     parent = await resolve_optional(store, parent_id)

@@ -6,9 +6,9 @@ served by Starlette's StaticFiles (ETag, If-None-Match lists and W/, HEAD) and c
 app's GZipMiddleware. The npm libraries come from the project's ./node_modules (installed by
 scripts/setup); only the files named in VENDOR are reachable, never the rest of node_modules.
 
-The service worker (static/sw.js) caches every file named by `shell_files()` so the page opens
-offline and at once on a slow network; its cache is named after a hash of those files, so a new
-release replaces it.
+The service worker (static/sw.js) caches the files named by `shell_files()` (and later modules as
+the page loads them) so the page opens offline and at once on a slow network; its cache is named
+after a hash of every page file, so a new release replaces it.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from functools import cache
 from pathlib import Path
 
@@ -49,6 +50,7 @@ PAGE_HEADERS = {
 # Revalidate every time (a cheap 304 on loopback or a home network), so an upgrade shows at once.
 ASSET_HEADERS = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
 SERVICE_WORKER = "sw.js"
+STATIC_IMPORT = re.compile(r'^import [^;]*?from "\./([\w-]+\.js)";', re.MULTILINE)
 
 
 class PageFiles(StaticFiles):
@@ -92,17 +94,24 @@ class VendorFiles(PageFiles):
 
 @cache
 def shell_files() -> tuple[str, tuple[str, ...]]:
-    """(version, urls): every file the page may load, and a hash of their contents that names the release."""
+    """(version, urls): the files the page loads up front (those index.html names), and a hash of every
+    file the page may load, which names the release. Modules loaded later (search, memory, agents, ...)
+    are cached by the service worker when the page first asks for them, so they are downloaded once."""
     digest = hashlib.sha256()
-    urls = ["/", "/manifest.webmanifest"]
     for path in sorted(STATIC_DIR.iterdir()):
-        if path.is_file() and path.name != SERVICE_WORKER and not path.name.startswith("."):
-            urls.append(f"/static/{path.name}")
+        if path.is_file() and not path.name.startswith("."):
             digest.update(path.read_bytes())
-    for name, relative in sorted(VENDOR.items()):
-        urls.append(f"/static/vendor/{name}")
+    for _, relative in sorted(VENDOR.items()):
         source = NODE_MODULES / relative
         digest.update(source.read_bytes() if source.is_file() else b"")
+    named = re.findall(r'(?:href|src)="(/static/[^"]+\.(?:js|css|svg))"', (STATIC_DIR / "index.html").read_text())
+    urls = ["/", *dict.fromkeys(named)]  # not the home-screen icons: the page never draws them
+    # ...and every module those import statically (a module missing offline would stop the page).
+    for url in urls:
+        if url.endswith(".js") and not url.startswith("/static/vendor/"):
+            for name in STATIC_IMPORT.findall((STATIC_DIR / url.removeprefix("/static/")).read_text()):
+                if f"/static/{name}" not in urls:
+                    urls.append(f"/static/{name}")
     return digest.hexdigest()[:16], tuple(urls)
 
 

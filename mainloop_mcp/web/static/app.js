@@ -131,7 +131,7 @@ let featuresLoaded = false;
 async function loadFeatures() {
   if (featuresLoaded) return features.refreshRuns?.();
   featuresLoaded = true;
-  Object.assign(features, { selectThread, loadTree, refreshMessages, setDrawer, renderTree });
+  Object.assign(features, { selectThread, loadTree, refreshMessages, setDrawer, renderTree, refreshActivity });
   const has = (...names) => names.every((n) => state.tools.has(n));
   const modules = await Promise.all([
     import("./push.js"),
@@ -215,13 +215,16 @@ function treeItem(thread) {
   return li;
 }
 
+const ACTIVITY_EVERY = 2000; // ms: a burst of posts costs one read of threads://activity
 let activityLoading = null;
-/** Reloads the triage figures (counts, previews) and redraws the tree; one read at a time. */
+/** Reloads the triage figures (counts, previews) and redraws the tree; one read at a time, at most one
+ * every ACTIVITY_EVERY (live.js calls it for every post in any thread). */
 function refreshActivity() {
   activityLoading ??= triage
     .loadActivity()
     .then(renderTree)
     .catch((error) => console.warn("threads://activity failed", error))
+    .then(() => new Promise((resolve) => setTimeout(resolve, ACTIVITY_EVERY)))
     .finally(() => (activityLoading = null));
   return activityLoading;
 }

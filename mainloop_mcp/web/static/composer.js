@@ -2,7 +2,7 @@
 // shown in the list until the hub has them, and "ask the agent" when agents.js turns it on.
 
 import { enqueue, flush, outboxEvents, queuedFor } from "./outbox.js";
-import { addMessages, composer, listHooks, scrollToBottom } from "./messages.js";
+import { addMessages, composer, listHooks, saveShown, scrollToBottom } from "./messages.js";
 import { $, onThreadChange, reportError, showStatus, state } from "./shared.js";
 import { el } from "./panel.js";
 import { initDictation } from "./voice.js";
@@ -67,6 +67,7 @@ outboxEvents.sent = async (item, message) => {
   queuedLi(item.key)?.remove();
   if (state.currentId === item.threadId) {
     await addMessages([message], "bottom");
+    saveShown();
     scrollToBottom();
   }
 };

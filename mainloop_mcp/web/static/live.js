@@ -56,13 +56,14 @@ export async function listen({ onThread, onTree }) {
   const thread = coalesced(onThread);
   const tree = coalesced(onTree);
   const runs = coalesced(async () => features.refreshRuns?.());
+  const activity = coalesced(async () => features.refreshActivity?.());
   while (mine === generation) {
     const abort = new AbortController();
     currentAbort = abort;
     const threadUri = `thread://${state.currentId}`;
     try {
       await client.listen(
-        { resourceSubscriptions: ["threads://active", threadUri, "agents://recent"] },
+        { resourceSubscriptions: ["threads://active", threadUri, "agents://recent", "threads://activity"] },
         {
           signal: abort.signal,
           since: lastSeq,
@@ -81,6 +82,7 @@ export async function listen({ onThread, onTree }) {
             } else if (uri === threadUri) thread().catch((e) => reportError(e, "load new messages"));
             else if (uri === "threads://active") tree().catch((e) => reportError(e, "list the threads"));
             else if (uri === "agents://recent") runs();
+            else if (uri === "threads://activity") activity(); // triage figures: unread counts, previews
           },
         },
       );

@@ -37,6 +37,14 @@ export async function showMessages(threadId) {
   return true;
 }
 
+/** Saves the open thread's newest page as shown now (for the next load, and offline). */
+export function saveShown() {
+  const newest = [...state.messages.values()]
+    .sort((a, b) => b.created_at.localeCompare(a.created_at) || b.id.localeCompare(a.id))
+    .slice(0, PAGE_SIZE);
+  snapshot.saveThread(state.currentId, newest, state.olderCursor);
+}
+
 function resetList() {
   hidePill();
   state.messages.clear();
@@ -171,7 +179,7 @@ export async function refreshMessages() {
       if (state.currentId !== id) continue;
       const stick = nearBottom();
       const added = await addMessages(page.messages, "bottom");
-      snapshot.saveThread(id, page.messages, page.next_cursor);
+      saveShown();
       if (stick) scrollToBottom();
       else if (added) showPill(added);
     } while (refreshAgain);

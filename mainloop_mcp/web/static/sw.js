@@ -1,7 +1,8 @@
 // The service worker: the page's files come from a cache, so it opens at once on a slow network and
 // opens at all offline (showing the last state the page saved). Data (/mcp) is never cached here.
 //
-// The hub lists the files and names the release (/static/shell.json, a hash of the files). Pages are
+// The hub lists the files the page loads up front and names the release (/static/shell.json, a hash
+// of every page file); modules loaded later are cached as the page first asks for them. Pages are
 // served from the cache first; each navigation checks the release in the background, and when it
 // changed, the new files are fetched into a new cache and open pages are told ("updated").
 // It also shows Web Push notifications (see push.js) and opens the thread a notification is about.
@@ -18,9 +19,13 @@ async function install() {
   const response = await fetch("/static/shell.json", { cache: "no-store" });
   const { version, files } = await response.json();
   const name = `${PREFIX}${version}`;
-  if ((await caches.keys()).includes(name)) return false;
+  const existing = (await caches.keys()).filter((n) => n.startsWith(PREFIX));
+  if (existing.includes(name)) return false;
+  // The first install follows the page's first load: its files are in the HTTP cache, fresh, so they
+  // are taken from there (no bytes again). An update revalidates each file with the hub.
+  const mode = existing.length ? "no-cache" : "force-cache";
   const cache = await caches.open(name);
-  await cache.addAll(files.map((url) => new Request(url, { cache: "no-cache" })));
+  await cache.addAll(files.map((url) => new Request(url, { cache: mode })));
   for (const old of await caches.keys()) if (old.startsWith(PREFIX) && old !== name) await caches.delete(old);
   return true;
 }
@@ -57,7 +62,11 @@ self.addEventListener("fetch", (event) => {
       const cache = await currentCache();
       const hit = cache && (await cache.match(isPage ? "/" : request, { ignoreSearch: isPage }));
       if (isPage) event.waitUntil(checkForUpdate());
-      return hit || fetch(request);
+      if (hit) return hit;
+      const response = await fetch(request);
+      // A module the page loads later (search, memory, agents...): kept for the next load and offline.
+      if (cache && !isPage && response.ok) event.waitUntil(cache.put(request, response.clone()));
+      return response;
     })(),
   );
 });

@@ -123,6 +123,7 @@ async def _assemble(pyr: Pyramid, thread: Thread, token_budget: int, with_parent
         parent=parent,
     )
     # What the client reads is the whole answer: its envelope (and cut note) counts against the budget.
+    context.token_count = token_budget  # as wide as the final count can be, so the guard below is safe
     envelope = answer_tokens(context) + estimate_tokens(CUT_NOTE) + ENVELOPE_SLACK
     items, complete = await _fill(pyr, thread, token_budget - envelope)
     items.reverse()
@@ -132,7 +133,11 @@ async def _assemble(pyr: Pyramid, thread: Thread, token_budget: int, with_parent
         context.complete = False
     if not context.complete:
         context.cut = cut_note(context)
-    context.token_count = answer_tokens(context)
+    for _ in range(3):  # the count is part of what it counts: settle it (it only shrinks from the budget)
+        settled = answer_tokens(context)
+        if settled == context.token_count:
+            break
+        context.token_count = max(settled, answer_tokens(context.model_copy(update={"token_count": settled})))
     return context
 
 
