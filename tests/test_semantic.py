@@ -66,7 +66,9 @@ def test_static_embedder_distils_tokens_once_and_keeps_them(model_cache: Path) -
     assert cosine(a, b) > cosine(a, c)
     assert (model_cache / "minilm-l6-static.npz").exists()
     again = StaticEmbedder(model_cache)
-    assert again.distil({static.tokenizer.token_to_id("movie")}) == 0  # from the cache file
+    movie = static.tokenizer.token_to_id("movie")
+    assert movie is not None
+    assert again.distil({movie}) == 0  # from the cache file
     assert np.allclose(again.embed(["The new movie is awesome"])[0], a, atol=1e-6)
 
 
@@ -122,7 +124,7 @@ async def test_search_modes_through_the_tool(semantic_hub: Hub, sem_client: Clie
     assert len(by_meaning["matches"]) == 3 and by_meaning["matches"][0]["snippet"] == CAR
     fused = await call(sem_client, "search", query="dealership Golf", limit=3)
     assert fused["matches"][0]["id"] == only["id"] and "[Golf]" in fused["matches"][0]["snippet"]  # found both ways
-    status = await call(sem_client, "ask_status", topic="dealership Golf", mode="meaning", max_threads=1)
+    status = await call(sem_client, "ask_status", topic="car purchase decision", max_threads=1)  # auto: fused
     assert status["threads"][0]["thread_id"] == thread.id
 
 

@@ -20,7 +20,7 @@ from mainloop_mcp.search.fusion import fused_scores
 from mainloop_mcp.search.semantic import SemanticIndex
 
 Ranked = TypeVar("Ranked", Match, SearchHit)
-MODE_HELP = "auto (words, plus meaning when semantic search is on), text, or meaning"
+MODE_HELP = "auto: words, and meaning when on"
 
 
 class SearchMode(StrEnum):

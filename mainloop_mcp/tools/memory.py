@@ -14,7 +14,6 @@ from mainloop_mcp.memory.compact import compact as compact_history
 from mainloop_mcp.memory.zoom import ZoomResult
 from mainloop_mcp.memory.zoom import zoom as zoom_period
 from mainloop_mcp.model import Granularity
-from mainloop_mcp.search.hybrid import MODE_HELP, SearchMode
 from mainloop_mcp.search.status import StatusAnswer
 from mainloop_mcp.search.status import ask_status as status_of
 from mainloop_mcp.tools.args import ANY_CASE, OptionalThreadRef, ThreadRef, resolve_thread
@@ -28,8 +27,8 @@ async def get_context(
     ctx: Context,
     token_budget: Budget = 8000,
 ) -> ThreadContext:
-    """Start here: a thread's memory within a token budget: recent messages in full, older days,
-    weeks, months summarised, a share for the parent. If cut, `cut` says how to get the rest."""
+    """Start here: a thread's memory in a token budget: recent messages whole, older days, weeks,
+    months summarised, some parent context. If cut, `cut` says how to get the rest."""
     hub = hub_of(ctx)
     thread = await resolve_thread(hub.store, thread_id)
     return await assemble_context(hub.pyramid(), thread.id, token_budget)
@@ -57,12 +56,11 @@ async def ask_status(
     ctx: Context,
     max_threads: Annotated[int, Field(ge=1, le=10)] = 3,
     token_budget: Annotated[int, Field(description=f"Token budget per thread ({MIN_BUDGET} or more)")] = 2000,
-    mode: Annotated[Annotated[SearchMode, ANY_CASE], Field(description=MODE_HELP)] = SearchMode.AUTO,
 ) -> StatusAnswer:
     """ "Where does X stand?" across threads: the most relevant ones, with snippets and latest memory."""
     hub = hub_of(ctx)
     return await status_of(
-        hub.pyramid(), topic, max_threads=max_threads, token_budget=token_budget, semantic=hub.semantic, mode=mode
+        hub.pyramid(), topic, max_threads=max_threads, token_budget=token_budget, semantic=hub.semantic
     )
 
 

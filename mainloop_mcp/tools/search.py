@@ -30,11 +30,10 @@ async def search(
     since: TimeArg = None,
     until: TimeArg = None,
     limit: int = 20,
-    summaries: Annotated[bool, Field(description="Let summaries rank freely (default: at most 1 in 5)")] = False,
+    summaries: Annotated[bool, Field(description="Don't cap summaries at 1 in 5")] = False,
     mode: Annotated[Annotated[SearchMode, ANY_CASE], Field(description=MODE_HELP)] = SearchMode.AUTO,
 ) -> SearchResult:
-    """Find what was said across threads (messages, summaries, thread titles), best first, with thread
-    and period for zoom."""
+    """Find what was said (messages, summaries, titles), best first, with thread and period for zoom."""
     hub = hub_of(ctx)
     thread = await resolve_optional(hub.store, thread_id)
     tz, now = zone(hub.settings.timezone), hub.clock()
