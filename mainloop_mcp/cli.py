@@ -1,4 +1,4 @@
-"""`mainloop serve | stdio | agent-run | compact | migrate | import | hook`: the console script.
+"""`mainloop serve | stdio | agent-run | compact | migrate | import | hook | embed`: the console script.
 
 Modules that only some commands need are imported inside those commands, so `mainloop hook` (run by
 Claude Code on every turn) starts without loading the web server.
@@ -7,11 +7,13 @@ Claude Code on every turn) starts without loading the web server.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -63,6 +65,9 @@ def _parser() -> argparse.ArgumentParser:
     compact = sub.add_parser("compact", help="Build missing or stale summaries and sync child threads to parents")
     compact.add_argument("--store", help="Store URL (MAINLOOP_STORE)")
     compact.add_argument("--thread", dest="thread_id", help="Only this thread (default: every thread)")
+    embed = sub.add_parser("embed", help="Embed every message not embedded yet, for semantic search (with progress)")
+    embed.add_argument("--store", help="Store URL (MAINLOOP_STORE)")
+    embed.add_argument("--embedder", choices=["static", "minilm"], help="Embedder (MAINLOOP_EMBEDDER; default static)")
     imp = sub.add_parser("import", help="Import history: Claude Code transcripts, claude.ai/ChatGPT exports, JSONL")
     imp.add_argument("kind", choices=KINDS, help="What the files are")
     imp.add_argument("paths", nargs="*", type=Path, help="Files or folders (claude-code default: ~/.claude/projects)")
@@ -144,6 +149,26 @@ async def _import(settings: Settings, kind: str, paths: list[Path], project: str
             await build_summaries(hub.pyramid(), report)
     print("\n".join(report.lines()))
     return 0
+
+
+async def _embed(settings: Settings) -> None:
+    """The backfill: a progress bar on stderr (on a terminal), then a summary line on stdout."""
+    from mainloop_mcp.search.semantic import open_semantic
+
+    store = await open_store(settings.store)
+    try:
+        index = await open_semantic(settings.embedder, settings.model_cache, store)
+        assert index is not None  # main() never passes embedder "none" here
+        progress, started = Progress(label="embed"), time.monotonic()
+
+        def show(done: int, total: int) -> None:
+            progress.update(read=total - progress.read, stored=done - progress.stored)
+
+        embedded = await index.backfill(show)
+        progress.close()
+        print(json.dumps({"embedded": embedded, "seconds": round(time.monotonic() - started, 1)}))
+    finally:
+        await store.close()
 
 
 async def _stdio(settings: Settings, hub_url: str | None = None) -> None:
@@ -269,6 +294,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if args.command == "compact":
         return _run(_compact, settings, args.thread_id)
+    if args.command == "embed":
+        if settings.embedder == "none":
+            settings = settings.model_copy(update={"embedder": "static"})
+        return _run(_embed, settings)
     if args.command == "hook":
         return _hook(settings)
     if args.command == "import":

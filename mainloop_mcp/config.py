@@ -31,6 +31,10 @@ def default_config_file() -> Path:
     return Path(platformdirs.user_config_dir(APP_NAME)) / "config.toml"
 
 
+def default_model_cache() -> Path:
+    return Path(platformdirs.user_cache_dir(APP_NAME)) / "models"
+
+
 def default_work_roots() -> list[Path]:
     return [Path(platformdirs.user_data_dir(APP_NAME)) / "work"]
 
@@ -127,6 +131,14 @@ class Settings(BaseSettings):
     summariser: Literal["extractive", "agent"] = Field(
         default="extractive",
         description="Who writes pyramid summaries: extractive (offline, deterministic) or agent (the configured agent)",
+    )
+    embedder: Literal["none", "static", "minilm"] = Field(
+        default="none",
+        description="Semantic search: none (words only), static (fast token vectors) or minilm (the full "
+        "transformer); needs the semantic extra and the packaged model (README)",
+    )
+    model_cache: Path = Field(
+        default_factory=default_model_cache, description="Where the static embedder keeps its distilled table"
     )
     timezone: str = Field(default="UTC", description="IANA time zone for day/week/month buckets")
     push_dir: Path = Field(

@@ -19,6 +19,7 @@ from mainloop_mcp.memory.periods import zone
 from mainloop_mcp.memory.pyramid import Pyramid
 from mainloop_mcp.memory.summariser import ExtractiveSummariser, LlmSummariser, Summariser
 from mainloop_mcp.model import Clock, Thread, utc_now
+from mainloop_mcp.search.semantic import SemanticIndex, open_semantic
 from mainloop_mcp.store import open_store
 from mainloop_mcp.store.base import Backend
 from mainloop_mcp.store.changes import KeepsChanges
@@ -33,6 +34,7 @@ class Hub:
     store: Backend
     agents: AgentService
     clock: Clock = utc_now
+    semantic: SemanticIndex | None = None
     # Every committed change of the store, in order (None: this store keeps no change log).
     changes: ChangeFeed | None = None
     summariser: Summariser = field(default_factory=ExtractiveSummariser)
@@ -65,6 +67,9 @@ async def open_hub(settings: Settings, clock: Clock = utc_now) -> AsyncIterator[
             agents = AgentService(settings, store, tasks)
             await agents.start()
             hub = Hub(settings=settings, store=store, agents=agents, clock=clock, changes=changes)
+            hub.semantic = await open_semantic(settings.embedder, settings.model_cache, store)
+            if hub.semantic is not None:
+                tasks.start_soon(hub.semantic.run)
             if settings.summariser == "agent":
                 hub.summariser = LlmSummariser(hub.agents.ask, name="agent")
             agents.use_history(_pyramid_history(hub))

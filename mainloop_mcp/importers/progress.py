@@ -12,8 +12,9 @@ WIDTH = 30
 class Progress:
     """Messages stored out of those read so far; redrawn at most ten times a second."""
 
-    def __init__(self, stream: TextIO = sys.stderr, enabled: bool | None = None) -> None:
+    def __init__(self, stream: TextIO = sys.stderr, enabled: bool | None = None, label: str = "import") -> None:
         self.stream = stream
+        self.label = label
         self.enabled = stream.isatty() if enabled is None else enabled
         self.read = self.stored = 0
         self._drawn = 0.0
@@ -31,7 +32,7 @@ class Progress:
         share = self.stored / self.read if self.read else 0.0
         bar = "#" * int(share * WIDTH)
         rate = self.stored / max(now - self._started, 1e-9)
-        self.stream.write(f"\rimport [{bar:<{WIDTH}}] {self.stored:,}/{self.read:,} messages  {rate:,.0f}/s ")
+        self.stream.write(f"\r{self.label} [{bar:<{WIDTH}}] {self.stored:,}/{self.read:,} messages  {rate:,.0f}/s ")
         self.stream.flush()
 
     def close(self) -> None:

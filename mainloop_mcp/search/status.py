@@ -17,10 +17,12 @@ from mainloop_mcp.memory.assembly import ThreadContext, assemble_context
 from mainloop_mcp.memory.pyramid import Pyramid
 from mainloop_mcp.model import SearchHit, TextQuery, Thread, ThreadType
 from mainloop_mcp.search.fulltext import Match, match_of, ranked_hits
+from mainloop_mcp.search.fusion import RRF_K
+from mainloop_mcp.search.hybrid import SearchMode, fuse_hits, uses_meaning
 from mainloop_mcp.search.query import parse
 from mainloop_mcp.search.rerank import coverage
+from mainloop_mcp.search.semantic import SemanticIndex
 
-RRF_K = 60  # reciprocal rank fusion constant (Cormack et al.)
 CANDIDATE_HITS = 60
 MATCHES_SHOWN = 5
 NAMED_BY = 0.5  # a thread whose title/context hold at least half the topic's terms is named by it
@@ -64,6 +66,19 @@ class _Threads:
         return thread.id
 
 
+async def topic_hits(
+    pyr: Pyramid, topic: str, query: TextQuery, semantic: SemanticIndex | None, mode: SearchMode
+) -> list[SearchHit]:
+    """The evidence for a topic: by words, by meaning, or both fused (see search/hybrid.py)."""
+    if not uses_meaning(mode, semantic):
+        return await ranked_hits(pyr, query, limit=CANDIDATE_HITS)
+    assert semantic is not None
+    near = await semantic.nearest(topic, limit=CANDIDATE_HITS)
+    if mode is SearchMode.MEANING:
+        return near
+    return fuse_hits([await ranked_hits(pyr, query, limit=CANDIDATE_HITS), near])
+
+
 async def named_threads(pyr: Pyramid, query: TextQuery) -> list[str]:
     """Threads whose title and standing context hold at least half of the topic's terms, best first."""
     hits = await pyr.store.search_threads(TextQuery(should=query.positive, must_not=query.must_not), TITLE_CANDIDATES)
@@ -71,12 +86,19 @@ async def named_threads(pyr: Pyramid, query: TextQuery) -> list[str]:
     return [thread_id for cover, _, thread_id in sorted(named, key=lambda n: (-n[0], -n[1])) if cover >= NAMED_BY]
 
 
-async def ask_status(pyr: Pyramid, topic: str, max_threads: int = 3, token_budget: int = 2000) -> StatusAnswer:
+async def ask_status(
+    pyr: Pyramid,
+    topic: str,
+    max_threads: int = 3,
+    token_budget: int = 2000,
+    semantic: SemanticIndex | None = None,
+    mode: SearchMode = SearchMode.AUTO,
+) -> StatusAnswer:
     query = parse(topic)
     threads = _Threads(pyr)
     score: dict[str, float] = defaultdict(float)
     evidence: dict[str, list[SearchHit]] = defaultdict(list)
-    for rank, hit in enumerate(await ranked_hits(pyr, query, limit=CANDIDATE_HITS)):
+    for rank, hit in enumerate(await topic_hits(pyr, topic, query, semantic, mode)):
         owner = await threads.owner(hit.thread_id)
         score[owner] += 1.0 / (RRF_K + rank + 1)
         evidence[owner].append(hit)

@@ -37,7 +37,7 @@ async def chat(
 
 async def spawn_agent(
     prompt: Annotated[str, Field(description="Self-contained task")],
-    parent_thread_id: Annotated[str, Field(description="Project (or main) id for the task thread")],
+    parent_thread_id: Annotated[str, Field(description="Project (or main) for the task thread")],
     work_folder: Annotated[str, Field(description="Absolute folder in an allowed root")],
     ctx: Context,
     title: Annotated[str | None, Field(description="Default: the prompt's first line")] = None,

@@ -30,7 +30,7 @@ ThreadRef = Annotated[str, Field(description='id, title or "main"')]
 OptionalThreadRef = Annotated[str | None, Field(description='id, title or "main"')]
 TimeArg = Annotated[
     str | None,
-    Field(description="e.g. 2026-11-27, yesterday, 7d, ISO 8601"),
+    Field(description="a date, yesterday, 7d, or ISO"),
 ]
 NewThreadType = Annotated[Literal["project", "task"], ANY_CASE]
 ClientRole = Annotated[Literal["user", "assistant", "agent"], ANY_CASE]

@@ -27,8 +27,8 @@ async def get_context(
     ctx: Context,
     token_budget: Budget = 8000,
 ) -> ThreadContext:
-    """Start here: a thread's memory within a token budget: recent messages in full, older days,
-    weeks, months summarised, a share for the parent. If cut, `cut` says how to get the rest."""
+    """Start here: a thread's memory in a token budget: recent messages whole, older days, weeks,
+    months summarised, some parent context. If cut, `cut` says how to get the rest."""
     hub = hub_of(ctx)
     thread = await resolve_thread(hub.store, thread_id)
     return await assemble_context(hub.pyramid(), thread.id, token_budget)
@@ -58,7 +58,10 @@ async def ask_status(
     token_budget: Annotated[int, Field(description=f"Token budget per thread ({MIN_BUDGET} or more)")] = 2000,
 ) -> StatusAnswer:
     """ "Where does X stand?" across threads: the most relevant ones, with snippets and latest memory."""
-    return await status_of(hub_of(ctx).pyramid(), topic, max_threads=max_threads, token_budget=token_budget)
+    hub = hub_of(ctx)
+    return await status_of(
+        hub.pyramid(), topic, max_threads=max_threads, token_budget=token_budget, semantic=hub.semantic
+    )
 
 
 async def compact(

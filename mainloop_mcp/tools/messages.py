@@ -24,7 +24,7 @@ class BatchItem(BaseModel):
     content: str
     role: ClientRole | None = None
     idempotency_key: str | None = None
-    created_at: str | None = Field(default=None, description="Original time; trusted clients only (imports)")
+    created_at: str | None = Field(default=None, description="Original time (imports)")
     metadata: dict[str, Any] | None = None
 
 
@@ -45,7 +45,7 @@ async def post_messages(
     messages: Annotated[list[BatchItem], Field(description="Oldest first")],
     ctx: Context,
 ) -> BatchResult:
-    """Record several messages in one thread, all or none; an item's idempotency_key makes retries safe."""
+    """Record several messages in one thread, all or none; idempotency_key makes retries safe."""
     hub = hub_of(ctx)
     if not 1 <= len(messages) <= MAX_PAGE_SIZE:
         raise InvalidInput(f"messages holds {len(messages)} items; send 1 to {MAX_PAGE_SIZE} per call")
@@ -77,8 +77,7 @@ async def correct_message(
     ctx: Context,
     role: RoleArg = None,
 ) -> Message:
-    """Correct a wrong message: the correction replaces it in context and search; the original stays
-    in history, marked superseded."""
+    """Replace a wrong message in context and search; the original stays in history, marked superseded."""
     store = edit_store(hub_of(ctx).store)
     original = await store.get_message(message_id)
     try:

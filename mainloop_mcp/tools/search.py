@@ -1,4 +1,4 @@
-"""The search tool: full-text (BM25) search across threads."""
+"""The search tool: full-text (BM25) search across threads, fused with meaning when semantic search is on."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from mainloop_mcp.hub import hub_of
 from mainloop_mcp.memory.periods import zone
 from mainloop_mcp.model import ThreadType
 from mainloop_mcp.search.fulltext import SearchResult
-from mainloop_mcp.search.fulltext import search as search_text
+from mainloop_mcp.search.hybrid import MODE_HELP, SearchMode
+from mainloop_mcp.search.hybrid import search as search_hybrid
 from mainloop_mcp.tools.args import ANY_CASE, OptionalThreadRef, TimeArg, parse_time, resolve_optional
 from mainloop_mcp.tools.spec import reads
 
@@ -29,16 +30,18 @@ async def search(
     since: TimeArg = None,
     until: TimeArg = None,
     limit: int = 20,
-    summaries: Annotated[bool, Field(description="Let summaries rank freely (default: at most 1 in 5)")] = False,
+    summaries: Annotated[bool, Field(description="Don't cap summaries at 1 in 5")] = False,
+    mode: Annotated[Annotated[SearchMode, ANY_CASE], Field(description=MODE_HELP)] = SearchMode.AUTO,
 ) -> SearchResult:
-    """Find what was said across threads (messages, summaries, thread titles), best first, with thread
-    and period for zoom."""
+    """Find what was said (messages, summaries, titles), best first, with thread and period for zoom."""
     hub = hub_of(ctx)
     thread = await resolve_optional(hub.store, thread_id)
     tz, now = zone(hub.settings.timezone), hub.clock()
-    return await search_text(
+    return await search_hybrid(
         hub.pyramid(),
         query,
+        hub.semantic,
+        mode,
         thread_id=thread.id if thread else None,
         thread_type=thread_type,
         since=parse_time("since", since, tz, now),
