@@ -13,7 +13,7 @@ from mainloop_mcp.memory.periods import Period, day, local_date
 from mainloop_mcp.memory.pyramid import Pyramid
 from mainloop_mcp.model import Message, Summary, Thread, ThreadFilter
 from mainloop_mcp.store.base import edit_store
-from mainloop_mcp.store.paging import read_all
+from mainloop_mcp.store.views import threads_where
 
 DIGEST_REDACTOR = "mainloop (it quoted a redacted message)"
 
@@ -51,10 +51,7 @@ async def _follow_digests(pyr: Pyramid, message: Message) -> None:
 
 async def _post_again(pyr: Pyramid, parent_id: str, period: Period, after: str) -> None:
     """The period's digest from the children's current day summaries (the redacted day rebuilt)."""
-    children = await read_all(
-        lambda cursor: pyr.store.list_threads(ThreadFilter(parent_id=parent_id, status=None), 500, cursor),
-        lambda page: page.threads,
-    )
+    children = await threads_where(pyr.store, ThreadFilter(parent_id=parent_id, status=None))
     entries: list[tuple[Thread, Summary]] = []
     for child in sorted(children, key=lambda c: c.title.casefold()):
         summary = await pyr.summary(child, period)
