@@ -42,6 +42,7 @@ from mainloop_mcp.store.base import (
 )
 from mainloop_mcp.store.paging import THREADS, messages_keyset
 from mainloop_mcp.store.rows import message_from_row, thread_from_row
+from mainloop_mcp.store.sqlite_activity import SqliteActivity
 from mainloop_mcp.store.sqlite_changes import CHANGES_MIGRATION, CommitSignal, SqliteChangeLog
 from mainloop_mcp.store.sqlite_edits import SqliteEdits
 from mainloop_mcp.store.sqlite_import import IMPORT_MIGRATION, SqliteImport
@@ -127,7 +128,7 @@ def path_from_url(url: str) -> Path:
     return Path(url.removeprefix("sqlite:///")).expanduser()
 
 
-class SqliteStore(SqliteMemory, SqliteAgentRuns, SqliteEdits, SqliteImport):
+class SqliteStore(SqliteMemory, SqliteAgentRuns, SqliteEdits, SqliteImport, SqliteActivity):
     """Store, SummaryStore, SearchIndex and AgentRunStore on one file; open with `await SqliteStore.open(path)`."""
 
     def __init__(self, conn: sqlite3.Connection, clock: Clock) -> None:
