@@ -109,6 +109,8 @@ async def _assemble(pyr: Pyramid, thread: Thread, token_budget: int, with_parent
     if with_parent and thread.parent_id is not None:
         parent_thread = await pyr.store.get_thread(thread.parent_id)
         parent = await _assemble(pyr, parent_thread, int(token_budget * PARENT_SHARE), with_parent=False)
+        if not parent.items and not parent.thread_context:
+            parent = None  # an empty parent (a fresh main) would only cost tokens
     # The standing context counts against the budget too, but never takes more than half of it.
     standing = clip_to_tokens(thread.thread_context, token_budget // 2) if thread.thread_context else ""
     context = ThreadContext(

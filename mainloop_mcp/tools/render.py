@@ -72,7 +72,8 @@ def _(t: Thread, tz: tzinfo) -> str:
 
 @render.register
 def _(page: ThreadPage, tz: tzinfo) -> str:
-    lines = [f"{len(page.threads)} threads, most recent activity first (times {zone_name(tz)}):"]
+    count = f"{len(page.threads)} thread{'' if len(page.threads) == 1 else 's'}"
+    lines = [f"{count}, most recent activity first (times {zone_name(tz)}):"]
     lines += [thread_line(t, tz) for t in page.threads]
     if page.next_cursor:
         lines.append(f"more: cursor={page.next_cursor}")
@@ -125,8 +126,8 @@ def _(answer: StatusAnswer, tz: tzinfo) -> str:
         return f"no thread mentions {answer.topic!r}"
     parts = []
     for t in answer.threads:
-        hits = "\n".join(f"- {m.period}: {m.snippet}" for m in t.matches)
-        parts.append(f"# {t.title} ({t.thread_id})\nmatches:\n{hits}\n{render_context(t.context, tz)}")
+        hits = "".join(f"\n- {m.period}: {m.snippet}" for m in t.matches)
+        parts.append(render_context(t.context, tz) + (f"\n## Best matches{hits}" if hits else ""))
     return "\n\n".join(parts)
 
 
