@@ -51,6 +51,7 @@ class ThreadContext(BaseModel):
     items: list[ContextItem] = Field(description="Oldest first; periods never overlap")
     parent: ThreadContext | None = None
     cut: str | None = Field(default=None, description="What was left out for the budget, and how to get it")
+    timezone: str | None = Field(default=None, description="The hub's zone, whose clock the summaries cite")
 
 
 def check_budget(token_budget: int) -> None:
@@ -123,6 +124,7 @@ async def _assemble(pyr: Pyramid, thread: Thread, token_budget: int, with_parent
         complete=True,
         items=[],
         parent=parent,
+        timezone=pyr.tz.key if with_parent else None,  # once per answer, on the outermost context
     )
     # What the client reads is the whole answer: its envelope (and cut note) counts against the budget.
     context.token_count = token_budget  # as wide as the final count can be, so the guard below is safe
