@@ -307,7 +307,8 @@ async def test_citations_across_a_daylight_saving_change_keep_their_own_offset(s
     page = await logged_in(browser, setup, errors, small=True, timezone_id="UTC", locale="en-GB")
     try:
         shown = await page.evaluate(
-            "([item]) => import('/static/memory.js').then((m) => [m.localTimes(item, 'Europe/Berlin'), m.localTimes(item, null)])",
+            "([item]) => import('/static/memory.js')"
+            ".then((m) => [m.localTimes(item, 'Europe/Berlin'), m.localTimes(item, null)])",
             [week],
         )
         assert "**Mon 23 Mar, 08:00** · user: before" in shown[0]
