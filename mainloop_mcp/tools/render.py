@@ -14,11 +14,12 @@ from mainloop_mcp.memory.zoom import ZoomResult
 from mainloop_mcp.model import (
     AgentRun,
     AgentRunPage,
+    FoundThreads,
     ListedMessage,
+    ListedThread,
     Message,
     Thread,
     ThreadMessages,
-    ThreadPage,
     ThreadType,
 )
 from mainloop_mcp.search.fulltext import SearchResult
@@ -48,7 +49,7 @@ def message_lines(messages: list[ListedMessage], tz: tzinfo) -> list[str]:
     return lines
 
 
-def thread_line(t: Thread, tz: tzinfo) -> str:
+def thread_line(t: Thread | ListedThread, tz: tzinfo) -> str:
     under = f" under {t.parent_id}" if t.thread_type is ThreadType.TASK else ""
     archived = " (archived)" if t.status.value == "archived" else ""
     return f'{t.id} {t.thread_type.value} "{t.title}"{under}{archived}, last activity {when(t.updated_at, tz)[:16]}'
@@ -71,7 +72,7 @@ def _(t: Thread, tz: tzinfo) -> str:
 
 
 @render.register
-def _(page: ThreadPage, tz: tzinfo) -> str:
+def _(page: FoundThreads, tz: tzinfo) -> str:
     count = f"{len(page.threads)} thread{'' if len(page.threads) == 1 else 's'}"
     lines = [f"{count}, most recent activity first (times {zone_name(tz)}):"]
     lines += [thread_line(t, tz) for t in page.threads]
