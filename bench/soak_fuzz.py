@@ -113,7 +113,7 @@ def soak(served: ServedHub, tools: int, raw: int) -> tuple[Counter[str], Counter
     raw_outcomes: Counter[str] = Counter()
     started = time.monotonic()
 
-    @settings(FUZZ, max_examples=tools)
+    @settings(FUZZ, max_examples=max(tools, 1))
     @given(call=calls)
     def tool_inputs(call: tuple[str, dict[str, Any]]) -> None:
         name, args = call
@@ -128,7 +128,7 @@ def soak(served: ServedHub, tools: int, raw: int) -> tuple[Counter[str], Counter
         ]
     )
 
-    @settings(FUZZ, max_examples=raw)
+    @settings(FUZZ, max_examples=max(raw, 1))
     @given(post=posts(tool_calls))
     def raw_bodies(post: tuple[bytes, str]) -> None:
         body, header_set = post
@@ -173,7 +173,8 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="soak-") as tmp:
         env = {"MAINLOOP_LOG_LEVEL": "WARNING", "MAINLOOP_AGENT_WORK_ROOTS": json.dumps([tmp])}
-        run("SQLite", Path(tmp) / "sqlite", env, args.tools, args.raw)
+        if args.tools or args.raw:
+            run("SQLite", Path(tmp) / "sqlite", env, args.tools, args.raw)
         if args.bq_tools or args.bq_raw:
             emulator = Emulator()
             try:
