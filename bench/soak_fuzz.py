@@ -75,7 +75,12 @@ class Session:
 def classify(response: httpx.Response) -> str:
     if response.status_code >= 500:
         return "HTTP 5xx"
-    messages = [m for m in events(response) if isinstance(m, dict) and ("result" in m or "error" in m)]
+    try:
+        answers = events(response)
+    except ValueError:
+        print(f"  unparseable answer: {response.text[:300]!r}", flush=True)
+        return "UNPARSEABLE answer"
+    messages = [m for m in answers if isinstance(m, dict) and ("result" in m or "error" in m)]
     if not messages:
         return f"HTTP {response.status_code // 100}xx, no JSON-RPC answer"
     message = messages[0]
@@ -104,20 +109,25 @@ def seed_pools(session: Session) -> dict[str, list[str]]:
     return {"ids": [main, project, task, "thr_missing", "", "main"], "cursors": [cursor, "e30", *SEED_CURSORS]}
 
 
-def soak(served: ServedHub, tools: int, raw: int) -> tuple[Counter[str], Counter[str], float]:
+def soak(served: ServedHub, tools: int, raw: int) -> tuple[Counter[str], Counter[str], dict[str, Counter[str]], float]:
     session = Session(served)
     pools = seed_pools(session)
     listed = session.result("tools/list", {})["tools"]
     calls = st.one_of(*[st.tuples(st.just(t["name"]), arguments_for(t["inputSchema"], pools)) for t in listed])
     tool_outcomes: Counter[str] = Counter()
     raw_outcomes: Counter[str] = Counter()
+    per_tool: dict[str, Counter[str]] = {}
     started = time.monotonic()
 
     @settings(FUZZ, max_examples=tools)
     @given(call=calls)
     def tool_inputs(call: tuple[str, dict[str, Any]]) -> None:
         name, args = call
-        tool_outcomes[classify(session.rpc("tools/call", {"name": name, "arguments": args}))] += 1
+        outcome = classify(session.rpc("tools/call", {"name": name, "arguments": args}))
+        tool_outcomes[outcome] += 1
+        per_tool.setdefault(name, Counter())[outcome] += 1
+        if sum(tool_outcomes.values()) % 1000 == 0:
+            print(f"  ... {sum(tool_outcomes.values()):,} tool inputs, {time.monotonic() - started:.0f} s", flush=True)
         if served.proc.poll() is not None:
             tool_outcomes["server died"] += 1
 
@@ -138,19 +148,21 @@ def soak(served: ServedHub, tools: int, raw: int) -> tuple[Counter[str], Counter
         response = session.http.post("/mcp", content=body, headers=sent)
         outcome = classify(response)
         raw_outcomes[outcome if outcome.startswith(("HTTP 5", "UNEXPLAINED")) else f"HTTP {response.status_code}"] += 1
+        if sum(raw_outcomes.values()) % 1000 == 0:
+            print(f"  ... {sum(raw_outcomes.values()):,} raw bodies, {time.monotonic() - started:.0f} s", flush=True)
 
     if tools:
         tool_inputs()
     if raw:
         raw_bodies()
-    return tool_outcomes, raw_outcomes, time.monotonic() - started
+    return tool_outcomes, raw_outcomes, per_tool, time.monotonic() - started
 
 
 def run(name: str, tmp: Path, env: dict[str, str], tools: int, raw: int) -> None:
     tmp.mkdir(parents=True)
     served = start_hub(tmp, env=env)
     try:
-        tool_outcomes, raw_outcomes, seconds = soak(served, tools, raw)
+        tool_outcomes, raw_outcomes, per_tool, seconds = soak(served, tools, raw)
         alive = served.proc.poll() is None
     finally:
         stop_hub(served)
@@ -161,7 +173,13 @@ def run(name: str, tmp: Path, env: dict[str, str], tools: int, raw: int) -> None
     )
     print(f"tool inputs ({sum(tool_outcomes.values()):,}): {dict(tool_outcomes.most_common())}")
     print(f"raw bodies  ({sum(raw_outcomes.values()):,}): {dict(raw_outcomes.most_common())}")
+    for tool, outcomes in sorted(per_tool.items()):
+        print(f"  {tool} ({sum(outcomes.values()):,}): {dict(outcomes.most_common())}")
     print(f"tracebacks in the server log: {tracebacks}")
+    if tracebacks:
+        kept = Path(tempfile.gettempdir()) / f"soak-{name.split()[0].lower()}-{int(time.time())}.log"
+        kept.write_text(served.log.read_text(errors="replace"))
+        print(f"server log kept: {kept}")
 
 
 def main() -> None:
@@ -173,7 +191,8 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="soak-") as tmp:
         env = {"MAINLOOP_LOG_LEVEL": "WARNING", "MAINLOOP_AGENT_WORK_ROOTS": json.dumps([tmp])}
-        run("SQLite", Path(tmp) / "sqlite", env, args.tools, args.raw)
+        if args.tools or args.raw:
+            run("SQLite", Path(tmp) / "sqlite", env, args.tools, args.raw)
         if args.bq_tools or args.bq_raw:
             emulator = Emulator()
             try:
