@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.bq_emulator import Emulator
 from tests.conftest import ServedHub, start_hub, stop_hub
-from tests.test_fuzz import FUZZ, SEED_CURSORS, arguments_for, events, posts, routing_headers
+from tests.test_fuzz import FUZZ, SEED_CURSORS, arguments_for, events, posts, routing_headers, snapshot
 
 ACCEPT = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
 BARE_TOOL_ERROR = re.compile(r"^Error executing tool \S+\s*$")
@@ -82,7 +82,7 @@ def classify(response: httpx.Response) -> str:
         return "UNPARSEABLE answer"
     messages = [m for m in answers if isinstance(m, dict) and ("result" in m or "error" in m)]
     if not messages:
-        return f"HTTP {response.status_code // 100}xx, no JSON-RPC answer"
+        return f"HTTP {response.status_code}, no JSON-RPC answer"
     message = messages[0]
     if "error" in message:
         code = message["error"].get("code")
@@ -109,7 +109,9 @@ def seed_pools(session: Session) -> dict[str, list[str]]:
     return {"ids": [main, project, task, "thr_missing", "", "main"], "cursors": [cursor, "e30", *SEED_CURSORS]}
 
 
-def soak(served: ServedHub, tools: int, raw: int) -> tuple[Counter[str], Counter[str], dict[str, Counter[str]], float]:
+def soak(
+    served: ServedHub, tools: int, raw: int, db: Path | None
+) -> tuple[Counter[str], Counter[str], dict[str, Counter[str]], float]:
     session = Session(served)
     pools = seed_pools(session)
     listed = session.result("tools/list", {})["tools"]
@@ -119,11 +121,15 @@ def soak(served: ServedHub, tools: int, raw: int) -> tuple[Counter[str], Counter
     per_tool: dict[str, Counter[str]] = {}
     started = time.monotonic()
 
-    @settings(FUZZ, max_examples=tools)
+    @settings(FUZZ, max_examples=max(tools, 1))
     @given(call=calls)
     def tool_inputs(call: tuple[str, dict[str, Any]]) -> None:
         name, args = call
+        before = snapshot(db) if db else ""
         outcome = classify(session.rpc("tools/call", {"name": name, "arguments": args}))
+        if db and outcome != "accepted" and snapshot(db) != before:
+            print(f"  HALF-STORED: {name} {str(args)[:300]}", flush=True)
+            outcome = "HALF-STORED (refused, yet the database changed)"
         tool_outcomes[outcome] += 1
         per_tool.setdefault(name, Counter())[outcome] += 1
         if sum(tool_outcomes.values()) % 1000 == 0:
@@ -138,7 +144,7 @@ def soak(served: ServedHub, tools: int, raw: int) -> tuple[Counter[str], Counter
         ]
     )
 
-    @settings(FUZZ, max_examples=raw)
+    @settings(FUZZ, max_examples=max(raw, 1))
     @given(post=posts(tool_calls))
     def raw_bodies(post: tuple[bytes, str]) -> None:
         body, header_set = post
@@ -158,11 +164,13 @@ def soak(served: ServedHub, tools: int, raw: int) -> tuple[Counter[str], Counter
     return tool_outcomes, raw_outcomes, per_tool, time.monotonic() - started
 
 
-def run(name: str, tmp: Path, env: dict[str, str], tools: int, raw: int) -> None:
+def run(name: str, tmp: Path, env: dict[str, str], tools: int, raw: int, check_writes: bool = False) -> None:
     tmp.mkdir(parents=True)
     served = start_hub(tmp, env=env)
     try:
-        tool_outcomes, raw_outcomes, per_tool, seconds = soak(served, tools, raw)
+        tool_outcomes, raw_outcomes, per_tool, seconds = soak(
+            served, tools, raw, tmp / "mainloop.db" if check_writes else None
+        )
         alive = served.proc.poll() is None
     finally:
         stop_hub(served)
@@ -186,13 +194,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tools", type=int, default=6000, help="tool inputs on SQLite")
     parser.add_argument("--raw", type=int, default=6000, help="raw bodies on SQLite")
+    parser.add_argument(
+        "--check-writes", action="store_true", help="SQLite: digest the database around each refused tool input"
+    )
     parser.add_argument("--bq-tools", type=int, default=500, help="tool inputs on BigQuery (emulator; slower)")
     parser.add_argument("--bq-raw", type=int, default=500, help="raw bodies on BigQuery (emulator)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="soak-") as tmp:
         env = {"MAINLOOP_LOG_LEVEL": "WARNING", "MAINLOOP_AGENT_WORK_ROOTS": json.dumps([tmp])}
         if args.tools or args.raw:
-            run("SQLite", Path(tmp) / "sqlite", env, args.tools, args.raw)
+            run("SQLite", Path(tmp) / "sqlite", env, args.tools, args.raw, args.check_writes)
         if args.bq_tools or args.bq_raw:
             emulator = Emulator()
             try:
