@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -73,11 +74,59 @@ async def embedding_rates(index: SemanticIndex, texts: list[str]) -> Floats:
     return vectors
 
 
+async def overlap_with_exact(index: SemanticIndex, questions: list[str]) -> None:
+    """How good the int8 scan's top 10 is beside an exact float32 scan: the share of its hits that
+    score (exactly) at least the exact 10th best (messages here repeat turns, so ties are many), and
+    the mean exact cosine lost."""
+    rows = await index.vectors.store.run(
+        lambda c: c.execute(
+            "SELECT seq, vector FROM message_vectors WHERE model = ?", (index.vectors.model,)
+        ).fetchall()
+    )
+    row_of = {r[0]: i for i, r in enumerate(rows)}
+    matrix = np.frombuffer(b"".join(r[1] for r in rows), np.float16).reshape(len(rows), -1).astype(np.float32)
+    good, lost = 0, 0.0
+    for q in questions:
+        (vector,) = index.embedder.embed([q])
+        exact = matrix @ vector.astype(np.float32)
+        tenth = np.sort(exact)[-10]
+        found = [exact[row_of[s]] for s, _ in await index.vectors.nearest(vector, limit=10)]
+        good += sum(score >= tenth - 1e-6 for score in found)
+        lost += float(np.sort(exact)[-10:].mean() - np.mean(found))
+    n = len(questions)
+    print(
+        f"quality    int8 scan's top 10 as good as the exact top 10: {good / (10 * n):.1%} (cosine lost {lost / n:.4f})"
+    )
+
+
+async def index_rss(path: Path, cache: Path) -> None:
+    """In a fresh process: RSS of an open store, then with the static embedder loaded and every vector
+    held after one meaning query; what turning semantic search on costs a hub."""
+    store = await SqliteStore.open(path)
+    try:
+        before = rss_mb()
+        index = await open_semantic("static", cache, store)
+        assert index is not None
+        loaded = rss_mb()
+        await index.nearest("what did I decide about the car?", limit=10)
+        held = rss_mb()
+        count, _ = await index.vectors.count()
+        print(
+            f"memory     RSS +{held - before:.0f} MB for semantic search in a fresh hub process "
+            f"(embedder +{loaded - before:.0f} MB, {count:,} vectors +{held - loaded:.0f} MB)"
+        )
+    finally:
+        await store.close()
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--messages", type=int, default=20_000)
     parser.add_argument("--cache", type=Path, default=Path("/tmp/mainloop-bench/models"))
+    parser.add_argument("--rss-of", type=Path, help="(internal) measure the index's memory over this store")
     args = parser.parse_args()
+    if args.rss_of:
+        return await index_rss(args.rss_of, args.cache)
     histories = longmemeval_histories(50, None)
     turns = [t.content for h in histories for t in h.turns]
     questions = [q.text for h in histories for q in h.questions][:QUERIES]
@@ -110,7 +159,12 @@ async def main() -> None:
                 await search(pyr, q, index, mode, limit=10)
                 ms.append((time.perf_counter() - t0) * 1000)
             print(f"query      {mode.value:<8} at {args.messages:,}: {pcts(ms)}")
-        print(f"memory     RSS +{rss_mb() - rss0:.0f} MB (static embedder + {args.messages:,} vectors held)")
+        await overlap_with_exact(index, questions)
+        print(f"memory     RSS +{rss_mb() - rss0:.0f} MB in this process (bench data included)")
+        held = await anyio.run_process(
+            [sys.executable, "-m", "bench.semantic_store", "--rss-of", str(path), "--cache", str(args.cache)]
+        )
+        print(held.stdout.decode().strip())
 
         for with_indexer in (False, True):
             async with anyio.create_task_group() as tasks:

@@ -203,6 +203,27 @@ class ThreadPage(BaseModel):
     )
 
 
+class ListedThread(BaseModel):
+    """A thread as list_threads shows it: no standing context (get_thread has it) and no creation
+    time; `status` only when archived. Claude Code hands the model this JSON, so it is kept lean."""
+
+    id: str
+    parent_id: str | None = None
+    thread_type: ThreadType
+    title: str
+    status: ThreadStatus = ThreadStatus.ACTIVE
+    updated_at: datetime
+
+
+class FoundThreads(BaseModel):
+    """One page of list_threads."""
+
+    threads: list[ListedThread]
+    next_cursor: str | None = Field(
+        default=None, description="Pass back as `cursor` for the next page; absent at the end"
+    )
+
+
 class MessagePage(BaseModel):
     messages: list[Message]
     next_cursor: str | None = Field(

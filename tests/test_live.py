@@ -12,12 +12,14 @@ from mcp import Client
 from mcp_types import LoggingMessageNotificationParams
 
 from mainloop_mcp.changes.feed import ChangeFeed
+from mainloop_mcp.config import Settings
 from mainloop_mcp.hub import Hub, open_hub
 from mainloop_mcp.model import NewAgentRun, NewMessage, NewThread, Role, RunStatus, ThreadType
 from mainloop_mcp.server import create_server
 from mainloop_mcp.store.changes import Change
 from mainloop_mcp.store.sqlite import SqliteStore
 from tests.agent_support import agent_settings
+from tests.conftest import FakeClock
 
 pytestmark = pytest.mark.anyio
 
@@ -220,3 +222,40 @@ async def test_the_feed_survives_a_failing_read_and_loses_nothing(hub: Hub) -> N
         log.changes_after = real  # type: ignore[method-assign]
         unsubscribe()
     assert calls > 2 and [c.uri for c in feed.since(mark) or []] == [f"thread://{main.id}"]
+
+
+@pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning")
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
+async def test_compaction_announces_memory_to_period_subscribers(settings: Settings, mode: str) -> None:
+    clock = FakeClock()
+    async with open_hub(settings, clock=clock) as hub:
+        project = await hub.store.create_thread(NewThread(thread_type=ThreadType.PROJECT, title="Garden"))
+        await hub.store.post_message(NewMessage(thread_id=project.id, content="Planted the beans."))
+        clock.advance(days=2)
+        period = f"memory://{project.id}/2026-11-24"
+        heard: list[str] = []
+        done = anyio.Event()
+
+        async def on_message(message: Any) -> None:
+            root = getattr(message, "root", message)
+            if getattr(root, "method", "") == "notifications/resources/updated":
+                heard.append(str(root.params.uri))
+                done.set()
+
+        async with Client(create_server(hub), mode=mode, message_handler=on_message) as c:
+            if mode == "legacy":
+                await c.subscribe_resource(period)
+                await c.call_tool("compact", {})
+                with anyio.fail_after(5):
+                    await done.wait()
+            else:
+                async with c.listen(resource_subscriptions=[period]) as stream:
+                    await c.call_tool("compact", {})
+                    with anyio.fail_after(5):
+                        event = await anext(aiter(stream))
+                    heard.append(str(getattr(event, "uri", "")))
+        logged = feed_of(hub).since(0) or []
+    assert heard[0] == period
+    # each thread's summaries built in one go (the project's, then main's from its digest): one record each
+    memory = [c.uri for c in logged if c.uri.startswith("memory://")]
+    assert f"memory://{project.id}" in memory and len(memory) == len(set(memory)) == 2

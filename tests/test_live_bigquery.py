@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
-from mainloop_mcp.model import NewAgentRun, NewMessage, NewThread, Role, RunStatus, ThreadType
+from mainloop_mcp.model import Granularity, NewAgentRun, NewMessage, NewSummary, NewThread, Role, RunStatus, ThreadType
+from mainloop_mcp.store.base import memory_store
 from mainloop_mcp.store.bigquery import BigQueryStore
 from mainloop_mcp.store.bigquery_changes import BigQueryChangeLog
 from tests.bq_emulator import Emulator
@@ -34,5 +37,19 @@ async def test_poll_reports_posts_new_threads_and_agent_runs_once() -> None:
         assert later is not None
         assert f"agent://{run.id}" in [c.uri for c in later] and "agents://recent" in [c.uri for c in later]
         assert [c.seq for c in later] == list(range(changes[-1].seq + 1, changes[-1].seq + 1 + len(later)))
+        day = datetime(2026, 1, 5, tzinfo=UTC)
+        summary = NewSummary(
+            thread_id=project.id,
+            granularity=Granularity.DAY,
+            period_start=day,
+            period_end=day + timedelta(days=1),
+            content="a built summary",
+            source_message_count=1,
+            token_count=3,
+            summariser="test",
+        )
+        await memory_store(store).put_summaries([summary])
+        built = await log.changes_after(later[-1].seq, 1000)
+        assert built is not None and [c.uri for c in built] == [f"memory://{project.id}"]
     finally:
         await store.close()

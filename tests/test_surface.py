@@ -18,7 +18,8 @@ from mainloop_mcp.hub import Hub, open_hub
 from mainloop_mcp.memory.tokens import estimate_tokens
 from mainloop_mcp.model import NewMessage, NewThread, Role, ThreadType
 from mainloop_mcp.server import create_server
-from tests.conftest import FakeClock
+from tests.browser import mcp_client
+from tests.conftest import TOKEN, FakeClock, ServedHub
 
 pytestmark = pytest.mark.anyio
 WORDS = "pump seal valve order seeds compost bed tomato water timer hose soil rain fence budget quote".split()
@@ -240,3 +241,17 @@ async def test_prompts_take_titles_and_complete_names_and_periods(llm: Client) -
     assert "2026-W48" in periods.completion.values
     summary = await llm.get_prompt("summarize-period", {"thread_id": "garden", "period": "yesterday"})
     assert "2026-11-23" in str(summary.messages[0].content)
+
+
+async def test_original_times_are_kept_only_from_trusted_clients(
+    served: ServedHub, served_with_token: ServedHub
+) -> None:
+    item = {"content": "from the old notes", "created_at": "2025-03-01T09:00:00+00:00"}
+    async with Client(served.mcp_url) as anyone:  # loopback HTTP without a token: any local page could call
+        refused = await anyone.call_tool("post_messages", {"thread_id": "main", "messages": [item]})
+        assert refused.is_error and "created_at is kept only from stdio or token-authenticated" in text(refused)
+        assert (await data(anyone, "read_messages", thread_id="main"))["messages"] == []  # nothing half-stored
+    async with mcp_client(served_with_token.mcp_url, TOKEN) as holder:
+        assert (await data(holder, "post_messages", thread_id="main", messages=[item]))["added"] == 1
+        [kept] = (await data(holder, "read_messages", thread_id="main"))["messages"]
+        assert kept["created_at"].startswith("2025-03-01")

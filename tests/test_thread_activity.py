@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from mcp import Client
 
+from mainloop_mcp.model import NewMessage, NewThread, ThreadType
+from mainloop_mcp.store.base import Backend
+from tests.conftest import FakeClock
 from tests.test_tools_threads import ok
 
 pytestmark = pytest.mark.anyio
@@ -34,3 +38,18 @@ async def test_activity_counts_and_previews_each_thread(client: Client) -> None:
     }  # fmt: skip
     await ok(client, "archive_thread", thread_id=quiet["id"])
     assert quiet["id"] not in await activity(client)
+
+
+async def test_the_store_reads_every_threads_activity_at_once(store: Backend, clock: FakeClock) -> None:
+    a = await store.create_thread(NewThread(thread_type=ThreadType.PROJECT, title="A"))
+    b = await store.create_thread(NewThread(thread_type=ThreadType.PROJECT, title="B"))
+    empty = await store.create_thread(NewThread(thread_type=ThreadType.PROJECT, title="Empty"))
+    await store.post_message(NewMessage(thread_id=a.id, content="a1"))
+    await store.post_message(NewMessage(thread_id=a.id, content="a2 newest", created_at=clock.now + timedelta(hours=1)))
+    await store.post_message(
+        NewMessage(thread_id=a.id, content="a3 imported late", created_at=clock.now - timedelta(days=9))
+    )
+    await store.post_message(NewMessage(thread_id=b.id, content="b1"))
+    seen = await store.thread_activity([a.id, b.id, empty.id, "thr_unknown"])
+    assert {t: (n, m.content) for t, (n, m) in seen.items()} == {a.id: (3, "a2 newest"), b.id: (1, "b1")}
+    assert await store.thread_activity([]) == {}

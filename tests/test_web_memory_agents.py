@@ -295,6 +295,30 @@ async def test_summaries_cite_times_in_the_readers_time_zone(setup: Setup, brows
         await page.context.close()
 
 
+async def test_citations_across_a_daylight_saving_change_keep_their_own_offset(setup: Setup, browser: Browser) -> None:
+    # Berlin moved from UTC+1 to UTC+2 at 01:00 UTC on Sunday 29 March 2026, inside ISO week 13.
+    week = {
+        "granularity": "week",
+        "period": "2026-W13",
+        "start": "2026-03-22T23:00:00Z",
+        "content": "- 2026-03-23 09:00 user: before the change\n- 2026-03-29 14:00 user: after the change",
+    }
+    errors: list[str] = []
+    page = await logged_in(browser, setup, errors, small=True, timezone_id="UTC", locale="en-GB")
+    try:
+        shown = await page.evaluate(
+            "([item]) => import('/static/memory.js')"
+            ".then((m) => [m.localTimes(item, 'Europe/Berlin'), m.localTimes(item, null)])",
+            [week],
+        )
+        assert "**Mon 23 Mar, 08:00** · user: before" in shown[0]
+        assert "**Sun 29 Mar, 12:00** · user: after" in shown[0]  # CEST: two hours ahead of UTC
+        assert "**Sun 29 Mar, 13:00** · user: after" in shown[1]  # without the zone: the week's first offset
+        assert errors == []
+    finally:
+        await page.context.close()
+
+
 async def test_hostile_content_stays_inert_in_snippets_and_summaries(setup: Setup, browser: Browser) -> None:
     errors: list[str] = []
     page = await logged_in(browser, setup, errors)

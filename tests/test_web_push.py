@@ -157,7 +157,7 @@ async def test_a_device_subscribes_and_hears_replies_and_runs_per_its_settings(
         await screenshot(page, "push-settings-390x664")
         [saved] = devices_file(hub)
         assert saved["subscription"]["endpoint"] == phone.endpoint
-        assert saved["settings"] == {"replies": True, "runs": True}
+        assert saved["settings"] == {"replies": True, "runs": True, "follow": []}
         async with httpx.AsyncClient(base_url=hub.base) as http:
             key = (await http.get("/push/key", headers={"Authorization": f"Bearer {TOKEN}"})).json()["publicKey"]
             assert (await http.get("/push/key")).status_code == 401  # behind the same credentials as /mcp
@@ -222,8 +222,28 @@ async def test_a_device_subscribes_and_hears_replies_and_runs_per_its_settings(
         notes = [phone.read(body) for _, body in pushes_to(push_service, "/phone-1")]
         assert [n["title"] for n in notes] == ["Raised beds", "Agent finished: Level the soil"]
         assert notes[1]["thread_id"] == run["thread_id"]
+
+        # following a thread: what others add there is pushed (replies still off), the person's own words not
+        await page.click("#scrim", position={"x": 370, "y": 400})  # the drawer with the settings closes
+        await page.goto(f"{hub.base}/#thread={beds['id']}")
+        await expect(page.locator("#thread-title")).to_have_text("Raised beds")
+        await page.click("#follow")
+        await expect(page.locator("#follow")).to_have_attribute("aria-pressed", "true")
+        await anyio.to_thread.run_sync(
+            lambda: wait_for(lambda: devices_file(hub)[0]["settings"]["follow"] == [beds["id"]])
+        )
+        await screenshot(page, "push-follow-390x664")
+        async with mcp_client(hub.mcp_url, TOKEN) as agent:
+            await call(agent, "post_message", thread_id=beds["id"], role="user", content="Mine, not pushed.")
+            await call(agent, "post_message", thread_id=beds["id"], role="agent", content="Soil delivered.")
+        await anyio.to_thread.run_sync(
+            lambda: wait_for(lambda: len(pushes_to(push_service, "/phone-1")) >= 3, what="the followed thread's push")
+        )
+        await anyio.sleep(0.5)
+        notes = [phone.read(body) for _, body in pushes_to(push_service, "/phone-1")]
+        assert [n["body"] for n in notes[2:]] == ["Soil delivered."]
         await page.set_viewport_size(DESKTOP_WIDE)
-        await screenshot(page, "push-settings-1440x900")
+        await screenshot(page, "push-follow-1440x900")
         assert errors == []
     finally:
         await context.close()

@@ -189,7 +189,7 @@ class KubernetesRunner:
             from kubernetes import client, config, watch
         except ImportError as exc:
             raise InvalidInput(
-                "agent_runner = 'kubernetes' needs the kubernetes client: pip install 'mainloop-mcp[kubernetes]'"
+                "agent_runner = 'kubernetes' needs the kubernetes client: MAINLOOP_EXTRAS=kubernetes scripts/setup"
             ) from exc
         try:
             if settings.kubeconfig is not None:

@@ -12,6 +12,7 @@ Like the SDK's `stdio_client`, but for servers we start and stop ourselves:
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -191,4 +192,15 @@ async def capped_stdio(
                     with suppress(Exception):
                         if stream is not None:
                             await stream.aclose()
+                await _collect_stdin_end(process)
             tg.cancel_scope.cancel()
+
+
+async def _collect_stdin_end(process: Process) -> None:
+    """Collect how the child's stdin ended. A write to a child that was just killed breaks the pipe;
+    on Debian's Python 3.11 nobody else awaits that outcome, so asyncio would report it as
+    "Future exception was never retrieved" (later Pythons mark it retrieved themselves)."""
+    writer = getattr(process.stdin, "_stream", None)  # anyio wraps asyncio's StreamWriter
+    if isinstance(writer, asyncio.StreamWriter):
+        with suppress(Exception), anyio.move_on_after(1):
+            await writer.wait_closed()

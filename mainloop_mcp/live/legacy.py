@@ -24,7 +24,7 @@ from mcp_types import (
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
 
 from mainloop_mcp.changes.feed import ChangeFeed
-from mainloop_mcp.live.meta import announced_uris, change_meta
+from mainloop_mcp.live.meta import change_meta, updated_for
 from mainloop_mcp.store.changes import Change
 
 log = logging.getLogger(__name__)
@@ -114,9 +114,8 @@ class LegacySessions:
 
 async def _notify(connection: Connection, peer: Peer, change: Change) -> None:
     meta = change_meta(change)
-    for uri in announced_uris(change):
-        if uri in peer.uris:
-            await connection.send_resource_updated(uri, meta=meta)
+    for uri in updated_for(change, peer.uris):
+        await connection.send_resource_updated(uri, meta=meta)
     if change.tree:
         await connection.send_resource_list_changed(meta=meta)
     if peer.log_level is not None and LEVELS.index(_level_of(change)) >= LEVELS.index(peer.log_level):

@@ -33,7 +33,7 @@ from mcp_types import (
 )
 
 from mainloop_mcp.changes.feed import ChangeFeed
-from mainloop_mcp.live.meta import RESYNC_KEY, SEQ_KEY, SINCE_KEY, announced_uris, change_meta
+from mainloop_mcp.live.meta import RESYNC_KEY, SEQ_KEY, SINCE_KEY, change_meta, updated_for
 from mainloop_mcp.store.changes import Change
 
 log = logging.getLogger(__name__)
@@ -53,10 +53,9 @@ class StreamFilter:
     def frames(self, change: Change, meta: dict[str, Any]) -> list[ServerNotification]:
         frame_meta = {**meta, **change_meta(change)}
         frames: list[ServerNotification] = []
-        for uri in announced_uris(change):
-            if uri in self.uris:
-                params = ResourceUpdatedNotificationParams(uri=uri, _meta=frame_meta)
-                frames.append(ResourceUpdatedNotification(params=params))
+        for uri in updated_for(change, self.uris):
+            params = ResourceUpdatedNotificationParams(uri=uri, _meta=frame_meta)
+            frames.append(ResourceUpdatedNotification(params=params))
         if change.tree and self.list_changed:
             frames.append(ResourceListChangedNotification(params=NotificationParams(_meta=frame_meta)))
         return frames

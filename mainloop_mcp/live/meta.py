@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from mainloop_mcp.resources.activity import ACTIVITY_URI
@@ -28,3 +29,12 @@ def announced_uris(change: Change) -> list[str]:
     if change.uri.startswith("thread://"):
         return [change.uri, ACTIVITY_URI]
     return [change.uri]
+
+
+def updated_for(change: Change, subscribed: Collection[str]) -> list[str]:
+    """The subscribed resources a change makes stale. `memory://{thread}` stands for every period of
+    that thread's memory, so it reaches each subscribed `memory://{thread}/{period}`."""
+    found = [uri for uri in announced_uris(change) if uri in subscribed]
+    if change.uri.startswith("memory://"):
+        found += sorted(uri for uri in subscribed if uri.startswith(change.uri + "/"))
+    return found

@@ -51,6 +51,7 @@ class ThreadContext(BaseModel):
     items: list[ContextItem] = Field(description="Oldest first; periods never overlap")
     parent: ThreadContext | None = None
     cut: str | None = Field(default=None, description="What was left out for the budget, and how to get it")
+    timezone: str | None = Field(default=None, description="The hub's zone, whose clock the summaries cite")
 
 
 def check_budget(token_budget: int) -> None:
@@ -109,6 +110,8 @@ async def _assemble(pyr: Pyramid, thread: Thread, token_budget: int, with_parent
     if with_parent and thread.parent_id is not None:
         parent_thread = await pyr.store.get_thread(thread.parent_id)
         parent = await _assemble(pyr, parent_thread, int(token_budget * PARENT_SHARE), with_parent=False)
+        if not parent.items and not parent.thread_context:
+            parent = None  # an empty parent (a fresh main) would only cost tokens
     # The standing context counts against the budget too, but never takes more than half of it.
     standing = clip_to_tokens(thread.thread_context, token_budget // 2) if thread.thread_context else ""
     context = ThreadContext(
@@ -121,6 +124,7 @@ async def _assemble(pyr: Pyramid, thread: Thread, token_budget: int, with_parent
         complete=True,
         items=[],
         parent=parent,
+        timezone=pyr.tz.key if with_parent else None,  # once per answer, on the outermost context
     )
     # What the client reads is the whole answer: its envelope (and cut note) counts against the budget.
     context.token_count = token_budget  # as wide as the final count can be, so the guard below is safe

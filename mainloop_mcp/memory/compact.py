@@ -17,7 +17,7 @@ from mainloop_mcp.errors import Conflict
 from mainloop_mcp.memory.periods import Period, local_date, month_of, tile
 from mainloop_mcp.memory.pyramid import Pyramid
 from mainloop_mcp.model import Granularity, NewMessage, Role, Summary, Thread, ThreadFilter, ThreadType
-from mainloop_mcp.store.paging import read_all
+from mainloop_mcp.store.views import threads_where
 
 log = logging.getLogger(__name__)
 DIGEST_KEY = "digest:{parent}:{day}"
@@ -149,7 +149,4 @@ async def _finished_days(pyr: Pyramid, thread: Thread) -> list[Summary]:
 
 
 async def _all_threads(pyr: Pyramid) -> list[Thread]:
-    return await read_all(
-        lambda cursor: pyr.store.list_threads(ThreadFilter(status=None), limit=500, cursor=cursor),
-        lambda page: page.threads,
-    )
+    return await threads_where(pyr.store, ThreadFilter(status=None))

@@ -13,6 +13,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
+from typing import Annotated
 
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from py_vapid import Vapid02
@@ -36,6 +37,9 @@ class Subscription(BaseModel):
 class DeviceSettings(BaseModel):
     replies: bool = Field(default=True, description="A chat reply or an agent's message lands in a thread")
     runs: bool = Field(default=True, description="An agent run finishes or fails")
+    follow: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+        default=[], max_length=500, description="Threads whose every new message (not the person's own) is pushed"
+    )
 
 
 class Device(BaseModel):

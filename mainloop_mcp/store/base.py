@@ -222,7 +222,15 @@ class MemoryStore(Store, SummaryStore, SearchIndex, Protocol):
     """A store that keeps everything the memory needs."""
 
 
-class Backend(MemoryStore, AgentRunStore, Protocol):
+class ActivityStore(Protocol):
+    """What triage shows per thread, for many threads in one read."""
+
+    async def thread_activity(self, thread_ids: list[str]) -> dict[str, tuple[int, Message]]:
+        """Per thread with messages: how many it has and its newest (threads without any are left out)."""
+        ...
+
+
+class Backend(MemoryStore, AgentRunStore, ActivityStore, Protocol):
     """What every backend keeps (SQLite and BigQuery alike): threads, messages, the memory and agent runs."""
 
 

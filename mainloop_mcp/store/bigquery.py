@@ -44,6 +44,7 @@ from mainloop_mcp.store.base import (
     resolve_parent,
     same_message,
 )
+from mainloop_mcp.store.bigquery_activity import BigQueryActivity
 from mainloop_mcp.store.bigquery_changes import BigQueryChangeLog
 from mainloop_mcp.store.bigquery_client import BigQueryClient, array, scalar, struct_array
 from mainloop_mcp.store.bigquery_edits import BigQueryEdits
@@ -78,7 +79,7 @@ class _Sequencer:
             return self._last
 
 
-class BigQueryStore(BigQueryMemory, BigQueryAgentRuns, BigQueryEdits):
+class BigQueryStore(BigQueryMemory, BigQueryAgentRuns, BigQueryEdits, BigQueryActivity):
     """Store, SummaryStore, SearchIndex and AgentRunStore on one BigQuery dataset.
 
     Open with `await BigQueryStore.open("bigquery://project/dataset")`."""

@@ -1,8 +1,9 @@
 """BigQuery's change log: a bounded-cost poll of the small tables, no table of its own.
 
 Every `every` seconds one query (one job) reads the threads and agent runs whose change time moved
-past the last one seen (a thread's `updated_at` moves with every message posted into it). Both tables
-are small and unpartitioned, so BigQuery bills its 10 MB minimum per table: about 20 MB a poll.
+past the last one seen (a thread's `updated_at` moves with every message posted into it), and the
+threads that got new summaries (`memory://{thread}`; summaries dropped by an edit are not seen). The
+tables are unpartitioned, so BigQuery bills its 10 MB minimum per table: about 30 MB a poll.
 Sequence numbers are this process's own (BigQuery has no commit order to share), so a client can
 resume within the life of one hub process; after a restart it is told to resync.
 """
@@ -32,6 +33,7 @@ class BigQueryChangeLog:
 
     def _sql(self) -> str:
         threads, runs = self._bq.target.table("threads"), self._bq.target.table("agent_runs")
+        summaries = self._bq.target.table("summaries")
         return (
             "SELECT 'thread' AS kind, id, id AS thread_id, UNIX_MICROS(updated_at) AS at,"
             " (UNIX_MICROS(created_at) > @created_since OR status = 'archived') AS tree"
@@ -40,6 +42,8 @@ class BigQueryChangeLog:
             " COALESCE(started_at, created_at), COALESCE(finished_at, created_at))) AS at, FALSE AS tree"
             f" FROM {runs} WHERE GREATEST(created_at, COALESCE(started_at, created_at),"
             " COALESCE(finished_at, created_at)) > TIMESTAMP_MICROS(@since)"
+            " UNION ALL SELECT 'memory' AS kind, thread_id AS id, thread_id, MAX(UNIX_MICROS(created_at)) AS at,"
+            f" FALSE AS tree FROM {summaries} WHERE created_at > TIMESTAMP_MICROS(@since) GROUP BY thread_id"
         )
 
     async def _poll(self) -> list[Change]:
@@ -60,6 +64,8 @@ class BigQueryChangeLog:
                 changes.append(self._next(f"thread://{row['id']}", row["thread_id"]))
                 if row["tree"]:
                     changes.append(self._next(ACTIVE_THREADS_URI, row["thread_id"]))
+            elif row["kind"] == "memory":  # summaries built (compaction); for every period of the thread
+                changes.append(self._next(f"memory://{row['id']}", row["thread_id"]))
             else:
                 changes.append(self._next(f"agent://{row['id']}", row["thread_id"]))
                 changes.append(self._next(RECENT_AGENTS_URI, row["thread_id"]))

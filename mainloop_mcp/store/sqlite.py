@@ -42,7 +42,8 @@ from mainloop_mcp.store.base import (
 )
 from mainloop_mcp.store.paging import THREADS, messages_keyset
 from mainloop_mcp.store.rows import message_from_row, thread_from_row
-from mainloop_mcp.store.sqlite_changes import CHANGES_MIGRATION, CommitSignal, SqliteChangeLog
+from mainloop_mcp.store.sqlite_activity import SqliteActivity
+from mainloop_mcp.store.sqlite_changes import CHANGES_MIGRATION, MEMORY_CHANGES_MIGRATION, CommitSignal, SqliteChangeLog
 from mainloop_mcp.store.sqlite_edits import SqliteEdits
 from mainloop_mcp.store.sqlite_import import IMPORT_MIGRATION, SqliteImport
 from mainloop_mcp.store.sqlite_memory import MEMORY_MIGRATION, SqliteMemory, index_new_messages
@@ -98,6 +99,7 @@ MIGRATIONS: list[str] = [
     IMPORT_MIGRATION,
     SEARCH_MIGRATION,
     THREAD_FILTER_MIGRATION,
+    MEMORY_CHANGES_MIGRATION,
 ]
 
 
@@ -127,7 +129,7 @@ def path_from_url(url: str) -> Path:
     return Path(url.removeprefix("sqlite:///")).expanduser()
 
 
-class SqliteStore(SqliteMemory, SqliteAgentRuns, SqliteEdits, SqliteImport):
+class SqliteStore(SqliteMemory, SqliteAgentRuns, SqliteEdits, SqliteImport, SqliteActivity):
     """Store, SummaryStore, SearchIndex and AgentRunStore on one file; open with `await SqliteStore.open(path)`."""
 
     def __init__(self, conn: sqlite3.Connection, clock: Clock) -> None:

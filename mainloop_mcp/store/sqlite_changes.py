@@ -57,6 +57,29 @@ CHANGES_MIGRATION = """
 """
 
 
+# Appended after CHANGES_MIGRATION. A thread's summaries (built, dropped or marked stale) are logged as
+# `memory://{thread_id}`, standing for every `memory://{thread_id}/{period}` (periods are labelled in
+# the hub's zone, which the store does not know). A run of them in one transaction (compaction builds
+# many) is logged once: a record is skipped when the newest one already says the same.
+MEMORY_CHANGES_MIGRATION = """
+    CREATE TRIGGER changes_summary_added AFTER INSERT ON summaries
+    WHEN NOT EXISTS (SELECT 1 FROM changes WHERE seq = (SELECT max(seq) FROM changes)
+                     AND uri = 'memory://' || new.thread_id) BEGIN
+        INSERT INTO changes (uri, thread_id) VALUES ('memory://' || new.thread_id, new.thread_id);
+    END;
+    CREATE TRIGGER changes_summary_updated AFTER UPDATE ON summaries
+    WHEN NOT EXISTS (SELECT 1 FROM changes WHERE seq = (SELECT max(seq) FROM changes)
+                     AND uri = 'memory://' || new.thread_id) BEGIN
+        INSERT INTO changes (uri, thread_id) VALUES ('memory://' || new.thread_id, new.thread_id);
+    END;
+    CREATE TRIGGER changes_summary_deleted AFTER DELETE ON summaries
+    WHEN NOT EXISTS (SELECT 1 FROM changes WHERE seq = (SELECT max(seq) FROM changes)
+                     AND uri = 'memory://' || old.thread_id) BEGIN
+        INSERT INTO changes (uri, thread_id) VALUES ('memory://' || old.thread_id, old.thread_id);
+    END;
+"""
+
+
 class CommitSignal:
     """Counts the commits of one connection and tells listeners (on the event loop) that one happened."""
 

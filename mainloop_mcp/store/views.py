@@ -44,8 +44,13 @@ async def active_threads_page(store: Store, budget: int = MAX_RESPONSE_BYTES - 4
     return ThreadList(threads=threads[:count], more=more)
 
 
-async def active_threads(store: Store) -> list[Thread]:
+async def threads_where(store: Store, where: ThreadFilter) -> list[Thread]:
+    """Every thread `where` selects, newest first, read page by page."""
     return await read_all(
-        lambda cursor: store.list_threads(ThreadFilter(status=ThreadStatus.ACTIVE), limit=500, cursor=cursor),
+        lambda cursor: store.list_threads(where, limit=500, cursor=cursor),
         lambda page: page.threads,
     )
+
+
+async def active_threads(store: Store) -> list[Thread]:
+    return await threads_where(store, ThreadFilter(status=ThreadStatus.ACTIVE))

@@ -11,7 +11,7 @@ from pydantic import BeforeValidator, Field
 from mainloop_mcp.errors import InvalidInput, NotFound
 from mainloop_mcp.model import Thread, ThreadFilter, ThreadStatus
 from mainloop_mcp.store import Store
-from mainloop_mcp.store.paging import read_all
+from mainloop_mcp.store.views import threads_where
 
 CHOICES_SHOWN = 5
 _AGO = re.compile(r"^(\d{1,5})\s*([mhdw])$")
@@ -37,10 +37,7 @@ ClientRole = Annotated[Literal["user", "assistant", "agent"], ANY_CASE]
 
 
 async def all_threads(store: Store, status: ThreadStatus | None = None) -> list[Thread]:
-    return await read_all(
-        lambda cursor: store.list_threads(ThreadFilter(status=status), limit=500, cursor=cursor),
-        lambda page: page.threads,
-    )
+    return await threads_where(store, ThreadFilter(status=status))
 
 
 async def resolve_thread(store: Store, ref: str) -> Thread:

@@ -11,6 +11,7 @@ from mainloop_mcp.edge import explain
 from mainloop_mcp.errors import InvalidInput
 from mainloop_mcp.hub import hub_of
 from mainloop_mcp.memory.periods import zone
+from mainloop_mcp.memory.redaction import redact
 from mainloop_mcp.model import MAX_PAGE_SIZE, Message, NewMessage, Role
 from mainloop_mcp.store.base import edit_store
 from mainloop_mcp.tools.args import PAGE_CLIENT, ClientRole, ThreadRef, client_name, parse_time, resolve_thread
@@ -93,11 +94,11 @@ async def correct_message(
 
 
 async def redact_message(message_id: MessageId, ctx: Context) -> Message:
-    """Erase a message's content for good (e.g. a pasted secret) from store, search and summaries; a
-    tombstone keeps who and when."""
+    """Erase a message's content for good (e.g. a pasted secret) from store, search, summaries and
+    digests; a tombstone keeps who and when."""
     name = client_name(ctx)
     by = "the user" if name in (None, PAGE_CLIENT) else name
-    return await edit_store(hub_of(ctx).store).redact_message(message_id, by or "the user")
+    return await redact(hub_of(ctx).pyramid(), message_id, by or "the user")
 
 
 TOOLS = [

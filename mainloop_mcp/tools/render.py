@@ -14,11 +14,12 @@ from mainloop_mcp.memory.zoom import ZoomResult
 from mainloop_mcp.model import (
     AgentRun,
     AgentRunPage,
+    FoundThreads,
     ListedMessage,
+    ListedThread,
     Message,
     Thread,
     ThreadMessages,
-    ThreadPage,
     ThreadType,
 )
 from mainloop_mcp.search.fulltext import SearchResult
@@ -48,7 +49,7 @@ def message_lines(messages: list[ListedMessage], tz: tzinfo) -> list[str]:
     return lines
 
 
-def thread_line(t: Thread, tz: tzinfo) -> str:
+def thread_line(t: Thread | ListedThread, tz: tzinfo) -> str:
     under = f" under {t.parent_id}" if t.thread_type is ThreadType.TASK else ""
     archived = " (archived)" if t.status.value == "archived" else ""
     return f'{t.id} {t.thread_type.value} "{t.title}"{under}{archived}, last activity {when(t.updated_at, tz)[:16]}'
@@ -71,8 +72,9 @@ def _(t: Thread, tz: tzinfo) -> str:
 
 
 @render.register
-def _(page: ThreadPage, tz: tzinfo) -> str:
-    lines = [f"{len(page.threads)} threads, most recent activity first (times {zone_name(tz)}):"]
+def _(page: FoundThreads, tz: tzinfo) -> str:
+    count = f"{len(page.threads)} thread{'' if len(page.threads) == 1 else 's'}"
+    lines = [f"{count}, most recent activity first (times {zone_name(tz)}):"]
     lines += [thread_line(t, tz) for t in page.threads]
     if page.next_cursor:
         lines.append(f"more: cursor={page.next_cursor}")
@@ -125,8 +127,8 @@ def _(answer: StatusAnswer, tz: tzinfo) -> str:
         return f"no thread mentions {answer.topic!r}"
     parts = []
     for t in answer.threads:
-        hits = "\n".join(f"- {m.period}: {m.snippet}" for m in t.matches)
-        parts.append(f"# {t.title} ({t.thread_id})\nmatches:\n{hits}\n{render_context(t.context, tz)}")
+        hits = "".join(f"\n- {m.period}: {m.snippet}" for m in t.matches)
+        parts.append(render_context(t.context, tz) + (f"\n## Best matches{hits}" if hits else ""))
     return "\n\n".join(parts)
 
 

@@ -11,6 +11,8 @@ from mainloop_mcp.errors import InvalidInput
 from mainloop_mcp.hub import hub_of
 from mainloop_mcp.memory.periods import zone
 from mainloop_mcp.model import (
+    FoundThreads,
+    ListedThread,
     Message,
     NewMessage,
     NewThread,
@@ -18,7 +20,6 @@ from mainloop_mcp.model import (
     Role,
     Thread,
     ThreadMessages,
-    ThreadPage,
     ThreadStatus,
     ThreadType,
     check_thread_context,
@@ -83,7 +84,7 @@ async def list_threads(
     parent_id: Annotated[OptionalThreadRef, Field(description="Children of this thread")] = None,
     limit: Limit = 50,
     cursor: Cursor = None,
-) -> ThreadPage:
+) -> FoundThreads:
     """Find threads by title, most recent activity first (standing context: get_thread)."""
     check_limit(limit)
     store = hub_of(ctx).store
@@ -99,10 +100,10 @@ async def list_threads(
     found.sort(key=lambda t: (t.updated_at, t.id), reverse=True)
     # An offset into the filtered list, with the title filter it was made for.
     start = ACTIVITY.decode(cursor)[0] if cursor else 0
-    window = [t.model_copy(update={"thread_context": ""}) for t in found[start : start + limit]]
+    window = [ListedThread.model_validate(t, from_attributes=True) for t in found[start : start + limit]]
     count = fitting(window)  # fewer when long titles would outgrow what a client accepts
     more = start + count < len(found)
-    return ThreadPage(
+    return FoundThreads(
         threads=window[:count],
         next_cursor=ACTIVITY.encode([start + count, key]) if more else None,
     )

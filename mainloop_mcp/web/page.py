@@ -51,6 +51,7 @@ PAGE_HEADERS = {
 ASSET_HEADERS = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
 SERVICE_WORKER = "sw.js"
 STATIC_IMPORT = re.compile(r'^import [^;]*?from "\./([\w-]+\.js)";', re.MULTILINE)
+LATER_VENDOR_IMPORT = re.compile(r'import\("(/static/vendor/[^"]+\.js)"\)')
 
 
 class PageFiles(StaticFiles):
@@ -106,12 +107,15 @@ def shell_files() -> tuple[str, tuple[str, ...]]:
         digest.update(source.read_bytes() if source.is_file() else b"")
     named = re.findall(r'(?:href|src)="(/static/[^"]+\.(?:js|css|svg))"', (STATIC_DIR / "index.html").read_text())
     urls = ["/", *dict.fromkeys(named)]  # not the home-screen icons: the page never draws them
-    # ...and every module those import statically (a module missing offline would stop the page).
+    # ...and every module those import statically (a module missing offline would stop the page), and
+    # the libraries they import later (highlight.js follows the first render).
     for url in urls:
         if url.endswith(".js") and not url.startswith("/static/vendor/"):
-            for name in STATIC_IMPORT.findall((STATIC_DIR / url.removeprefix("/static/")).read_text()):
+            source = (STATIC_DIR / url.removeprefix("/static/")).read_text()
+            for name in STATIC_IMPORT.findall(source):
                 if f"/static/{name}" not in urls:
                     urls.append(f"/static/{name}")
+            urls += [lib for lib in LATER_VENDOR_IMPORT.findall(source) if lib not in urls]
     return digest.hexdigest()[:16], tuple(urls)
 
 

@@ -5,7 +5,7 @@ import { acceptShared, sendQueued } from "./composer.js";
 import { isNetworkError, isReachable, networkFailed, onReachability, watchConnection } from "./connection.js";
 import { isLive, listen, stopListening } from "./live.js";
 import { AuthError } from "./mcp.js";
-import { refreshMessages, showMessages } from "./messages.js";
+import { prefetch, refreshMessages, showMessages } from "./messages.js";
 import { forgetQueue } from "./outbox.js";
 import { closePanel, el } from "./panel.js";
 import { $, TOKEN_KEY, client, features, onAuthFailure, reportError, showStatus, state, threadChanged } from "./shared.js";
@@ -60,6 +60,7 @@ async function start() {
   // One round trip for all three: a refused token fails them alike. All three are awaited before
   // acting on a failure, so nothing is still on its way when the login form shows.
   let tools;
+  prefetch(new URLSearchParams(location.hash.slice(1)).get("thread") ?? "main");
   try {
     const answers = await Promise.allSettled([client.discover(), client.listTools(), loadTree()]);
     const failed = answers.find((a) => a.status === "rejected");

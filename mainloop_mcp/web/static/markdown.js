@@ -5,8 +5,18 @@
 
 import { Marked } from "/static/vendor/marked.js";
 import DOMPurify from "/static/vendor/purify.js";
-import hljs from "/static/vendor/highlight.js";
 import { copyButton } from "./shared.js";
+
+// highlight.js is the page's largest library: it loads beside the first render, not before it, and
+// code blocks drawn before it arrives are coloured when it does.
+let hljs = null;
+const highlighter = import("/static/vendor/highlight.js").then((module) => (hljs = module.default));
+
+function highlight(code) {
+  const language = [...code.classList].find((c) => c.startsWith("language-"))?.slice(9);
+  if (language && !hljs.getLanguage(language)) code.classList.remove(`language-${language}`);
+  hljs.highlightElement(code);
+}
 
 const marked = new Marked({ gfm: true, breaks: true });
 
@@ -53,9 +63,8 @@ export function renderMarkdown(element, source) {
   element.innerHTML = DOMPurify.sanitize(marked.parse(source), PURIFY);
   linkIds(element);
   for (const code of element.querySelectorAll("pre code")) {
-    const language = [...code.classList].find((c) => c.startsWith("language-"))?.slice(9);
-    if (language && !hljs.getLanguage(language)) code.classList.remove(`language-${language}`);
-    hljs.highlightElement(code);
+    if (hljs) highlight(code);
+    else highlighter.then(() => code.isConnected && highlight(code)).catch(() => {});
     code.parentElement.append(copyButton(() => code.textContent, "Copy code"));
   }
 }

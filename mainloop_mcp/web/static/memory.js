@@ -41,6 +41,7 @@ export async function openMemory() {
 }
 
 function renderOverview(view, threadId, context) {
+  if (context.timezone) hubZone = context.timezone;
   const recent = context.items.filter((i) => i.granularity === "message");
   const parts = [note(`What the hub keeps of “${context.title}”, newest first. Tap a period to zoom in.`)];
   if (recent.length) {
@@ -67,21 +68,38 @@ function renderOverview(view, threadId, context) {
   view.replaceChildren(...parts);
 }
 
-// A summary cites each message as "2026-11-24 09:00 user:" on the hub's clock. The period's start
-// (an instant) against its wall-clock midnight gives the hub's UTC offset, so each citation can be
-// shown in this browser's time zone: "**10:00** · user:" in a day, "**Tue 24 Nov, 10:00** · user:" above.
+// A summary cites each message as "2026-11-24 09:00 user:" on the hub's clock, shown here in this
+// browser's time zone: "**10:00** · user:" in a day, "**Tue 24 Nov, 10:00** · user:" above. With the
+// hub's zone (get_context names it) each citation gets the offset of its own instant, so a week or
+// month across a daylight-saving change is right on both sides; without it, the period's start (an
+// instant) against its wall-clock midnight gives one offset for the whole period.
 const CITATION = /^(- )?(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}) ([a-z]+):/gm;
+let hubZone = null;
 
-export function localTimes(item) {
+/** How far `zone`'s wall clock is ahead of UTC at the instant `ms`. */
+function zoneOffset(zone, ms) {
+  const parts = new Intl.DateTimeFormat("en-US", {
+    timeZone: zone, hourCycle: "h23", year: "numeric", month: "numeric", day: "numeric", hour: "numeric", minute: "numeric",
+  }).formatToParts(ms);
+  const p = Object.fromEntries(parts.map((x) => [x.type, +x.value]));
+  return Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute) - Math.floor(ms / 60000) * 60000;
+}
+
+export function localTimes(item, zone = hubZone) {
   const wall = periodWallStart(item.period);
   if (wall == null) return item.content;
-  const offset = wall - Date.parse(item.start); // hub wall clock minus UTC
+  const fixed = wall - Date.parse(item.start); // hub wall clock minus UTC at the period's start
+  const offset = (asUtc) => {
+    if (!zone) return fixed;
+    const first = zoneOffset(zone, asUtc - fixed);
+    return zoneOffset(zone, asUtc - first);
+  };
   const day = item.granularity === "day";
   const when = { hour: "2-digit", minute: "2-digit", ...(!day && { weekday: "short", day: "numeric", month: "short" }) };
   const format = new Intl.DateTimeFormat([], when);
   return item.content.replace(CITATION, (_, bullet, y, mo, d, h, mi, role) => {
-    const instant = Date.UTC(+y, +mo - 1, +d, +h, +mi) - offset;
-    return `${bullet ?? ""}**${format.format(instant)}** · ${role}:`;
+    const asUtc = Date.UTC(+y, +mo - 1, +d, +h, +mi);
+    return `${bullet ?? ""}**${format.format(asUtc - offset(asUtc))}** · ${role}:`;
   });
 }
 

@@ -16,6 +16,20 @@ const markdown = import("./markdown.js").catch((error) => {
  * The list is cleared at once (never the previous thread's messages); the page saved last time shows
  * until the hub answers, and stays, marked as saved, when it can't be reached.
  */
+// The first thread's newest page, asked for beside the page's other first calls (one round trip
+// fewer before the thread shows). `ref` may be "main" or an id; the answer names the thread.
+let early = null;
+export function prefetch(ref) {
+  early = client.callTool("read_messages", { thread_id: ref, limit: PAGE_SIZE }).catch(() => null);
+}
+
+async function newestPage(threadId) {
+  const ahead = early && (await early);
+  early = null;
+  if (ahead?.thread_id === threadId) return ahead;
+  return client.callTool("read_messages", { thread_id: threadId, limit: PAGE_SIZE });
+}
+
 export async function showMessages(threadId) {
   resetList();
   const saved = snapshot.loadThread(threadId);
@@ -26,7 +40,7 @@ export async function showMessages(threadId) {
   else $("message-list").classList.add("skeleton-rows");
   let page;
   try {
-    page = await client.callTool("read_messages", { thread_id: threadId, limit: PAGE_SIZE });
+    page = await newestPage(threadId);
   } finally {
     if (state.currentId === threadId) $("message-list").classList.remove("skeleton-rows");
   }

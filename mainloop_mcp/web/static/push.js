@@ -1,9 +1,10 @@
 // Notifications on this device (Web Push): the browser subscribes with the hub's VAPID key, the hub
-// keeps the subscription with this device's choices and pushes when a reply lands or an agent run
-// ends; sw.js shows it (unless this thread is open and visible) and opens the thread on a tap.
+// keeps the subscription with this device's choices and pushes when a reply lands, an agent run
+// ends, or anything but the person's own words lands in a thread the device follows (the bell in the
+// top bar); sw.js shows it (unless this thread is open and visible) and opens the thread on a tap.
 // Hidden where the browser has no push support.
 
-import { $, TOKEN_KEY, reportError, showStatus } from "./shared.js";
+import { $, TOKEN_KEY, onThreadChange, reportError, showStatus, state } from "./shared.js";
 
 const DEVICE_KEY = "mainloop.push.device"; // {id, settings}
 
@@ -23,7 +24,12 @@ async function hubFetch(path, method = "GET", body = undefined) {
 }
 
 const device = () => JSON.parse(localStorage.getItem(DEVICE_KEY) || "null");
-const settingsFromForm = () => ({ replies: $("push-replies").checked, runs: $("push-runs").checked });
+const followed = () => device()?.settings.follow ?? [];
+const settingsFromForm = (follow = followed()) => ({
+  replies: $("push-replies").checked,
+  runs: $("push-runs").checked,
+  follow,
+});
 
 function render() {
   const current = device();
@@ -33,6 +39,21 @@ function render() {
     $("push-replies").checked = current.settings.replies;
     $("push-runs").checked = current.settings.runs;
   }
+  renderFollow();
+}
+
+function renderFollow(id = state.currentId) {
+  const on = Boolean(device()) && followed().includes(id);
+  $("follow").hidden = !device() || !id;
+  $("follow").setAttribute("aria-pressed", String(on));
+  $("follow").setAttribute("aria-label", on ? "Stop following this thread" : "Follow this thread");
+}
+
+async function saveSettings(settings) {
+  const current = device();
+  if (!current) return;
+  const saved = await hubFetch(`/push/devices/${encodeURIComponent(current.id)}`, "PUT", settings);
+  localStorage.setItem(DEVICE_KEY, JSON.stringify(saved));
 }
 
 function base64UrlToBytes(text) {
@@ -77,15 +98,25 @@ export function init() {
   });
   for (const box of [$("push-replies"), $("push-runs")]) {
     box.addEventListener("change", async () => {
-      const current = device();
-      if (!current) return;
       try {
-        const saved = await hubFetch(`/push/devices/${encodeURIComponent(current.id)}`, "PUT", settingsFromForm());
-        localStorage.setItem(DEVICE_KEY, JSON.stringify(saved));
+        await saveSettings(settingsFromForm());
       } catch (error) {
         reportError(error, "save the notification settings");
       }
       render();
     });
   }
+  $("follow").addEventListener("click", async () => {
+    const id = state.currentId;
+    const follow = followed().includes(id) ? followed().filter((t) => t !== id) : [...followed(), id];
+    try {
+      await saveSettings(settingsFromForm(follow));
+      const title = state.threads.get(id)?.title ?? "this thread";
+      showStatus(follow.includes(id) ? `You'll be notified of news in ${title}.` : `No longer following ${title}.`);
+    } catch (error) {
+      reportError(error, "follow the thread");
+    }
+    renderFollow(id);
+  });
+  onThreadChange((id) => renderFollow(id));
 }
