@@ -4,7 +4,6 @@ nowhere else. Real claude-code-mcp and the stand-in CLI, real bwrap; skipped whe
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -12,8 +11,9 @@ from mcp import Client
 
 from mainloop_mcp.agents.backends import resolve_backend
 from mainloop_mcp.agents.runner import AgentJob, LocalRunner
-from mainloop_mcp.agents.sandbox import Sandbox
+from mainloop_mcp.agents.sandbox import Sandbox, bwrap_path
 from mainloop_mcp.config import AgentBackend
+from mainloop_mcp.errors import InvalidInput
 from mainloop_mcp.hub import open_hub
 from mainloop_mcp.model import NewThread, RunStatus, ThreadType
 from mainloop_mcp.server import create_server
@@ -23,12 +23,12 @@ pytestmark = pytest.mark.anyio
 
 
 def bwrap_problem() -> str | None:
-    bwrap = shutil.which("bwrap")
-    if bwrap is None:
-        return "bwrap is not installed (Debian package 'bubblewrap')"
-    probe = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--unshare-pid", "true"]
-    done = subprocess.run(probe, capture_output=True, text=True, check=False)
-    return None if done.returncode == 0 else f"bwrap cannot run here: {done.stderr.strip()[-200:]}"
+    """Why bwrap can't run here (the same check the hub makes at the first sandboxed run), or None."""
+    try:
+        bwrap_path()
+    except InvalidInput as exc:
+        return str(exc)
+    return None
 
 
 PROBLEM = bwrap_problem()
