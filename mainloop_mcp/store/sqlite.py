@@ -43,64 +43,18 @@ from mainloop_mcp.store.base import (
 from mainloop_mcp.store.paging import THREADS, messages_keyset
 from mainloop_mcp.store.rows import message_from_row, thread_from_row
 from mainloop_mcp.store.sqlite_activity import SqliteActivity
-from mainloop_mcp.store.sqlite_changes import CHANGES_MIGRATION, MEMORY_CHANGES_MIGRATION, CommitSignal, SqliteChangeLog
+from mainloop_mcp.store.sqlite_changes import CommitSignal, SqliteChangeLog
 from mainloop_mcp.store.sqlite_edits import SqliteEdits
-from mainloop_mcp.store.sqlite_import import IMPORT_MIGRATION, SqliteImport
-from mainloop_mcp.store.sqlite_memory import MEMORY_MIGRATION, SqliteMemory, index_new_messages
-from mainloop_mcp.store.sqlite_runs import AGENT_RUNS_MIGRATION, SqliteAgentRuns
-from mainloop_mcp.store.sqlite_search import SEARCH_MIGRATION, THREAD_FILTER_MIGRATION
+from mainloop_mcp.store.sqlite_import import SqliteImport
+from mainloop_mcp.store.sqlite_memory import SqliteMemory, index_new_messages
+from mainloop_mcp.store.sqlite_migrations import STEPS, migrate
+from mainloop_mcp.store.sqlite_runs import SqliteAgentRuns
 from mainloop_mcp.store.timestamps import to_micros
 
 T = TypeVar("T")
 
-# Each entry moves the schema one version up; never edit a shipped entry, append a new one.
-MIGRATIONS: list[str] = [
-    """
-    CREATE TABLE threads (
-        id TEXT PRIMARY KEY,
-        parent_id TEXT REFERENCES threads(id),
-        thread_type TEXT NOT NULL CHECK (thread_type IN ('main', 'project', 'task')),
-        title TEXT NOT NULL,
-        thread_context TEXT NOT NULL DEFAULT '',
-        status TEXT NOT NULL CHECK (status IN ('active', 'archived')),
-        created_at INTEGER NOT NULL,
-        updated_at INTEGER NOT NULL,
-        CHECK ((thread_type = 'main') = (parent_id IS NULL))
-    );
-    CREATE UNIQUE INDEX threads_one_main ON threads(thread_type) WHERE thread_type = 'main';
-    CREATE INDEX threads_parent ON threads(parent_id);
-    CREATE INDEX threads_created ON threads(created_at, id);
-
-    CREATE TABLE messages (
-        seq INTEGER PRIMARY KEY,
-        id TEXT NOT NULL UNIQUE,
-        thread_id TEXT NOT NULL REFERENCES threads(id),
-        role TEXT NOT NULL CHECK (role IN ('user', 'assistant', 'agent', 'system', 'summary')),
-        content TEXT NOT NULL,
-        created_at INTEGER NOT NULL,
-        idempotency_key TEXT,
-        metadata TEXT NOT NULL DEFAULT '{}'
-    );
-    CREATE INDEX messages_thread_time ON messages(thread_id, created_at);
-    CREATE UNIQUE INDEX messages_idempotency ON messages(idempotency_key) WHERE idempotency_key IS NOT NULL;
-
-    CREATE VIRTUAL TABLE messages_fts USING fts5(content, content='messages', content_rowid='seq');
-    CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
-        INSERT INTO messages_fts(messages_fts, rowid, content) VALUES ('delete', old.seq, old.content);
-    END;
-    CREATE TRIGGER messages_fts_update AFTER UPDATE OF content ON messages BEGIN
-        INSERT INTO messages_fts(messages_fts, rowid, content) VALUES ('delete', old.seq, old.content);
-        INSERT INTO messages_fts(rowid, content) VALUES (new.seq, new.content);
-    END;
-    """,
-    MEMORY_MIGRATION,
-    AGENT_RUNS_MIGRATION,
-    CHANGES_MIGRATION,
-    IMPORT_MIGRATION,
-    SEARCH_MIGRATION,
-    THREAD_FILTER_MIGRATION,
-    MEMORY_CHANGES_MIGRATION,
-]
+# The schema steps as SQL (sqlite_migrations.py holds them, named, with `migrate`).
+MIGRATIONS = [step.sql for step in STEPS]
 
 
 FAILURES = {
@@ -441,16 +395,3 @@ class SqliteStore(SqliteMemory, SqliteAgentRuns, SqliteEdits, SqliteImport, Sqli
 
     async def close(self) -> None:
         await self._run(self._conn.close)
-
-
-def migrate(conn: sqlite3.Connection) -> int:
-    """Bring the file up to the newest schema, one version per transaction; returns the version."""
-    version: int = conn.execute("PRAGMA user_version").fetchone()[0]
-    if version > len(MIGRATIONS):
-        raise RuntimeError(
-            f"this database is at schema version {version}, newer than this mainloop knows "
-            f"({len(MIGRATIONS)}); upgrade mainloop"
-        )
-    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-        conn.executescript(f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;")
-    return len(MIGRATIONS)

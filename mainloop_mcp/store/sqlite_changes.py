@@ -20,65 +20,6 @@ from mainloop_mcp.store.changes import Change, ChangeListener
 
 T = TypeVar("T")
 
-# Appended to store.sqlite.MIGRATIONS; never edit once shipped. A message insert is logged through the
-# `threads.updated_at` bump that every append makes (once per thread per batch, not once per row, so
-# bulk imports stay fast); edits and deletes of a message are logged directly.
-CHANGES_MIGRATION = """
-    CREATE TABLE changes (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT,
-        uri TEXT NOT NULL,
-        thread_id TEXT
-    );
-    CREATE TRIGGER changes_thread_created AFTER INSERT ON threads BEGIN
-        INSERT INTO changes (uri, thread_id) VALUES ('thread://' || new.id, new.id), ('threads://active', new.id);
-    END;
-    CREATE TRIGGER changes_thread_updated AFTER UPDATE ON threads BEGIN
-        INSERT INTO changes (uri, thread_id) VALUES ('thread://' || new.id, new.id);
-    END;
-    CREATE TRIGGER changes_thread_tree AFTER UPDATE ON threads
-    WHEN old.title IS NOT new.title OR old.status IS NOT new.status OR old.parent_id IS NOT new.parent_id
-      OR old.thread_type IS NOT new.thread_type BEGIN
-        INSERT INTO changes (uri, thread_id) VALUES ('threads://active', new.id);
-    END;
-    CREATE TRIGGER changes_message_edited AFTER UPDATE ON messages BEGIN
-        INSERT INTO changes (uri, thread_id) VALUES ('thread://' || new.thread_id, new.thread_id);
-    END;
-    CREATE TRIGGER changes_message_deleted AFTER DELETE ON messages BEGIN
-        INSERT INTO changes (uri, thread_id) VALUES ('thread://' || old.thread_id, old.thread_id);
-    END;
-    CREATE TRIGGER changes_run_created AFTER INSERT ON agent_runs BEGIN
-        INSERT INTO changes (uri, thread_id)
-        VALUES ('agent://' || new.id, new.thread_id), ('agents://recent', new.thread_id);
-    END;
-    CREATE TRIGGER changes_run_updated AFTER UPDATE ON agent_runs BEGIN
-        INSERT INTO changes (uri, thread_id)
-        VALUES ('agent://' || new.id, new.thread_id), ('agents://recent', new.thread_id);
-    END;
-"""
-
-
-# Appended after CHANGES_MIGRATION. A thread's summaries (built, dropped or marked stale) are logged as
-# `memory://{thread_id}`, standing for every `memory://{thread_id}/{period}` (periods are labelled in
-# the hub's zone, which the store does not know). A run of them in one transaction (compaction builds
-# many) is logged once: a record is skipped when the newest one already says the same.
-MEMORY_CHANGES_MIGRATION = """
-    CREATE TRIGGER changes_summary_added AFTER INSERT ON summaries
-    WHEN NOT EXISTS (SELECT 1 FROM changes WHERE seq = (SELECT max(seq) FROM changes)
-                     AND uri = 'memory://' || new.thread_id) BEGIN
-        INSERT INTO changes (uri, thread_id) VALUES ('memory://' || new.thread_id, new.thread_id);
-    END;
-    CREATE TRIGGER changes_summary_updated AFTER UPDATE ON summaries
-    WHEN NOT EXISTS (SELECT 1 FROM changes WHERE seq = (SELECT max(seq) FROM changes)
-                     AND uri = 'memory://' || new.thread_id) BEGIN
-        INSERT INTO changes (uri, thread_id) VALUES ('memory://' || new.thread_id, new.thread_id);
-    END;
-    CREATE TRIGGER changes_summary_deleted AFTER DELETE ON summaries
-    WHEN NOT EXISTS (SELECT 1 FROM changes WHERE seq = (SELECT max(seq) FROM changes)
-                     AND uri = 'memory://' || old.thread_id) BEGIN
-        INSERT INTO changes (uri, thread_id) VALUES ('memory://' || old.thread_id, old.thread_id);
-    END;
-"""
-
 
 class CommitSignal:
     """Counts the commits of one connection and tells listeners (on the event loop) that one happened."""

@@ -19,16 +19,6 @@ from mainloop_mcp.store.sqlite_memory import index_new_messages, stale_marking_p
 
 T = TypeVar("T")
 
-# Appended to store.sqlite.MIGRATIONS; never edit once shipped. Which thread each source became,
-# and how far that source was read (the Claude Code hook resumes a transcript from `position`).
-IMPORT_MIGRATION = """
-    CREATE TABLE import_sources (
-        source_key TEXT PRIMARY KEY,
-        thread_id TEXT NOT NULL REFERENCES threads(id),
-        position INTEGER NOT NULL DEFAULT 0
-    ) WITHOUT ROWID;
-"""
-
 INSERT_MESSAGE = (
     "INSERT OR IGNORE INTO messages (id, thread_id, role, content, created_at, idempotency_key, metadata)"
     " VALUES (?, ?, ?, ?, ?, ?, ?)"

@@ -20,47 +20,6 @@ from mainloop_mcp.store.timestamps import from_micros, to_micros
 
 T = TypeVar("T")
 
-# Schema version 2. Summaries carry an integer rowid so FTS5 can index them like messages.
-# A message inserted inside a summarised period marks every summary covering it stale; the
-# (thread_id, period_end) index keeps that a short probe, since new messages are recent.
-MEMORY_MIGRATION = """
-    CREATE TABLE summaries (
-        seq INTEGER PRIMARY KEY,
-        id TEXT NOT NULL UNIQUE,
-        thread_id TEXT NOT NULL REFERENCES threads(id),
-        granularity TEXT NOT NULL CHECK (granularity IN ('day', 'week', 'month')),
-        period_start INTEGER NOT NULL,
-        period_end INTEGER NOT NULL,
-        content TEXT NOT NULL,
-        source_message_count INTEGER NOT NULL,
-        token_count INTEGER NOT NULL,
-        summariser TEXT NOT NULL,
-        created_at INTEGER NOT NULL,
-        stale INTEGER NOT NULL DEFAULT 0,
-        CHECK (period_start < period_end)
-    );
-    CREATE UNIQUE INDEX summaries_period ON summaries(thread_id, granularity, period_start);
-    CREATE INDEX summaries_end ON summaries(thread_id, period_end);
-
-    CREATE VIRTUAL TABLE summaries_fts USING fts5(content, content='summaries', content_rowid='seq');
-    CREATE TRIGGER summaries_fts_insert AFTER INSERT ON summaries BEGIN
-        INSERT INTO summaries_fts(rowid, content) VALUES (new.seq, new.content);
-    END;
-    CREATE TRIGGER summaries_fts_delete AFTER DELETE ON summaries BEGIN
-        INSERT INTO summaries_fts(summaries_fts, rowid, content) VALUES ('delete', old.seq, old.content);
-    END;
-    CREATE TRIGGER summaries_fts_update AFTER UPDATE OF content ON summaries BEGIN
-        INSERT INTO summaries_fts(summaries_fts, rowid, content) VALUES ('delete', old.seq, old.content);
-        INSERT INTO summaries_fts(rowid, content) VALUES (new.seq, new.content);
-    END;
-
-    CREATE TRIGGER messages_mark_summaries_stale AFTER INSERT ON messages BEGIN
-        UPDATE summaries SET stale = 1
-        WHERE thread_id = new.thread_id AND period_end > new.created_at
-          AND period_start <= new.created_at AND stale = 0;
-    END;
-"""
-
 STALE_TRIGGER = "messages_mark_summaries_stale"
 
 

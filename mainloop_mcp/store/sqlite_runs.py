@@ -30,31 +30,6 @@ from mainloop_mcp.store.rows import run_from_row
 
 T = TypeVar("T")
 
-# Appended to store.sqlite.MIGRATIONS; never edit once shipped.
-AGENT_RUNS_MIGRATION = """
-    CREATE TABLE agent_runs (
-        id TEXT PRIMARY KEY,
-        thread_id TEXT NOT NULL UNIQUE REFERENCES threads(id),
-        parent_thread_id TEXT NOT NULL REFERENCES threads(id),
-        title TEXT NOT NULL,
-        prompt TEXT NOT NULL,
-        work_folder TEXT NOT NULL,
-        runner TEXT NOT NULL,
-        status TEXT NOT NULL CHECK (status IN
-            ('queued', 'running', 'succeeded', 'failed', 'cancelled', 'timed_out', 'interrupted')),
-        result TEXT,
-        error TEXT,
-        external_id TEXT,
-        owner TEXT NOT NULL,
-        created_at INTEGER NOT NULL,
-        started_at INTEGER,
-        finished_at INTEGER
-    );
-    CREATE INDEX agent_runs_created ON agent_runs(created_at, id);
-    CREATE INDEX agent_runs_unfinished ON agent_runs(status) WHERE status IN ('queued', 'running');
-    CREATE INDEX agent_runs_parent ON agent_runs(parent_thread_id, created_at);
-"""
-
 
 class SqliteAgentRuns:
     """AgentRunStore on SqliteStore's connection; every method is one transaction."""

@@ -19,56 +19,10 @@ from typing import Any
 from mainloop_mcp.model import Granularity, QueryTerm, SearchHit, TextQuery
 from mainloop_mcp.store.timestamps import from_micros, to_micros
 
-TOKENIZER = "porter unicode61 remove_diacritics 2"
 SNIPPET_TOKENS = 16
 THREADS_IN_FTS = 100  # a thread filter of up to this many threads is matched inside FTS5
 TEXT_CHARS = 4000  # of each hit's text handed up for re-ranking
 SCAN_ROWS = 200_000  # most recent messages a substring scan (unsegmented scripts) looks through
-
-# Schema version 6: rebuild both indexes with the stemming tokenizer, and index thread titles and
-# standing context (a plain FTS5 table keyed by thread id, kept by triggers).
-SEARCH_MIGRATION = f"""
-    DROP TABLE messages_fts;
-    CREATE VIRTUAL TABLE messages_fts USING fts5(
-        content, content='messages', content_rowid='seq', tokenize='{TOKENIZER}');
-    INSERT INTO messages_fts(messages_fts) VALUES ('rebuild');
-    DROP TABLE summaries_fts;
-    CREATE VIRTUAL TABLE summaries_fts USING fts5(
-        content, content='summaries', content_rowid='seq', tokenize='{TOKENIZER}');
-    INSERT INTO summaries_fts(summaries_fts) VALUES ('rebuild');
-    CREATE VIRTUAL TABLE threads_fts USING fts5(thread_id UNINDEXED, title, thread_context, tokenize='{TOKENIZER}');
-    INSERT INTO threads_fts(thread_id, title, thread_context) SELECT id, title, thread_context FROM threads;
-    CREATE TRIGGER threads_fts_insert AFTER INSERT ON threads BEGIN
-        INSERT INTO threads_fts(thread_id, title, thread_context) VALUES (new.id, new.title, new.thread_context);
-    END;
-    CREATE TRIGGER threads_fts_update AFTER UPDATE OF title, thread_context ON threads BEGIN
-        UPDATE threads_fts SET title = new.title, thread_context = new.thread_context WHERE thread_id = new.id;
-    END;
-    CREATE TRIGGER threads_fts_delete AFTER DELETE ON threads BEGIN
-        DELETE FROM threads_fts WHERE thread_id = old.id;
-    END;
-"""
-
-# Schema version 7: messages are indexed with their thread id too, so a thread filter is matched
-# inside FTS5 and only that thread's rows are scored; the rank ignores that column (weight 0).
-THREAD_FILTER_MIGRATION = f"""
-    DROP TABLE messages_fts;
-    CREATE VIRTUAL TABLE messages_fts USING fts5(
-        content, thread_id, content='messages', content_rowid='seq', tokenize='{TOKENIZER}');
-    INSERT INTO messages_fts(messages_fts, rank) VALUES ('rank', 'bm25(1.0, 0.0)');
-    INSERT INTO messages_fts(messages_fts) VALUES ('rebuild');
-    DROP TRIGGER messages_fts_delete;
-    CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
-        INSERT INTO messages_fts(messages_fts, rowid, content, thread_id)
-        VALUES ('delete', old.seq, old.content, old.thread_id);
-    END;
-    DROP TRIGGER messages_fts_update;
-    CREATE TRIGGER messages_fts_update AFTER UPDATE OF content, thread_id ON messages BEGIN
-        INSERT INTO messages_fts(messages_fts, rowid, content, thread_id)
-        VALUES ('delete', old.seq, old.content, old.thread_id);
-        INSERT INTO messages_fts(rowid, content, thread_id) VALUES (new.seq, new.content, new.thread_id);
-    END;
-"""
 
 # Synced copies of summaries (role 'summary') leave search to the summary they copy; a corrected
 # message leaves it to its correction (EditStore.supersede_message).
