@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.bq_emulator import Emulator
 from tests.conftest import ServedHub, start_hub, stop_hub
-from tests.test_fuzz import FUZZ, SEED_CURSORS, arguments_for, events, posts, routing_headers
+from tests.test_fuzz import FUZZ, SEED_CURSORS, arguments_for, events, posts, routing_headers, snapshot
 
 ACCEPT = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
 BARE_TOOL_ERROR = re.compile(r"^Error executing tool \S+\s*$")
@@ -75,9 +75,14 @@ class Session:
 def classify(response: httpx.Response) -> str:
     if response.status_code >= 500:
         return "HTTP 5xx"
-    messages = [m for m in events(response) if isinstance(m, dict) and ("result" in m or "error" in m)]
+    try:
+        answers = events(response)
+    except ValueError:
+        print(f"  unparseable answer: {response.text[:300]!r}", flush=True)
+        return "UNPARSEABLE answer"
+    messages = [m for m in answers if isinstance(m, dict) and ("result" in m or "error" in m)]
     if not messages:
-        return f"HTTP {response.status_code // 100}xx, no JSON-RPC answer"
+        return f"HTTP {response.status_code}, no JSON-RPC answer"
     message = messages[0]
     if "error" in message:
         code = message["error"].get("code")
@@ -104,20 +109,31 @@ def seed_pools(session: Session) -> dict[str, list[str]]:
     return {"ids": [main, project, task, "thr_missing", "", "main"], "cursors": [cursor, "e30", *SEED_CURSORS]}
 
 
-def soak(served: ServedHub, tools: int, raw: int) -> tuple[Counter[str], Counter[str], float]:
+def soak(
+    served: ServedHub, tools: int, raw: int, db: Path | None
+) -> tuple[Counter[str], Counter[str], dict[str, Counter[str]], float]:
     session = Session(served)
     pools = seed_pools(session)
     listed = session.result("tools/list", {})["tools"]
     calls = st.one_of(*[st.tuples(st.just(t["name"]), arguments_for(t["inputSchema"], pools)) for t in listed])
     tool_outcomes: Counter[str] = Counter()
     raw_outcomes: Counter[str] = Counter()
+    per_tool: dict[str, Counter[str]] = {}
     started = time.monotonic()
 
     @settings(FUZZ, max_examples=max(tools, 1))
     @given(call=calls)
     def tool_inputs(call: tuple[str, dict[str, Any]]) -> None:
         name, args = call
-        tool_outcomes[classify(session.rpc("tools/call", {"name": name, "arguments": args}))] += 1
+        before = snapshot(db) if db else ""
+        outcome = classify(session.rpc("tools/call", {"name": name, "arguments": args}))
+        if db and outcome != "accepted" and snapshot(db) != before:
+            print(f"  HALF-STORED: {name} {str(args)[:300]}", flush=True)
+            outcome = "HALF-STORED (refused, yet the database changed)"
+        tool_outcomes[outcome] += 1
+        per_tool.setdefault(name, Counter())[outcome] += 1
+        if sum(tool_outcomes.values()) % 1000 == 0:
+            print(f"  ... {sum(tool_outcomes.values()):,} tool inputs, {time.monotonic() - started:.0f} s", flush=True)
         if served.proc.poll() is not None:
             tool_outcomes["server died"] += 1
 
@@ -138,19 +154,23 @@ def soak(served: ServedHub, tools: int, raw: int) -> tuple[Counter[str], Counter
         response = session.http.post("/mcp", content=body, headers=sent)
         outcome = classify(response)
         raw_outcomes[outcome if outcome.startswith(("HTTP 5", "UNEXPLAINED")) else f"HTTP {response.status_code}"] += 1
+        if sum(raw_outcomes.values()) % 1000 == 0:
+            print(f"  ... {sum(raw_outcomes.values()):,} raw bodies, {time.monotonic() - started:.0f} s", flush=True)
 
     if tools:
         tool_inputs()
     if raw:
         raw_bodies()
-    return tool_outcomes, raw_outcomes, time.monotonic() - started
+    return tool_outcomes, raw_outcomes, per_tool, time.monotonic() - started
 
 
-def run(name: str, tmp: Path, env: dict[str, str], tools: int, raw: int) -> None:
+def run(name: str, tmp: Path, env: dict[str, str], tools: int, raw: int, check_writes: bool = False) -> None:
     tmp.mkdir(parents=True)
     served = start_hub(tmp, env=env)
     try:
-        tool_outcomes, raw_outcomes, seconds = soak(served, tools, raw)
+        tool_outcomes, raw_outcomes, per_tool, seconds = soak(
+            served, tools, raw, tmp / "mainloop.db" if check_writes else None
+        )
         alive = served.proc.poll() is None
     finally:
         stop_hub(served)
@@ -161,20 +181,29 @@ def run(name: str, tmp: Path, env: dict[str, str], tools: int, raw: int) -> None
     )
     print(f"tool inputs ({sum(tool_outcomes.values()):,}): {dict(tool_outcomes.most_common())}")
     print(f"raw bodies  ({sum(raw_outcomes.values()):,}): {dict(raw_outcomes.most_common())}")
+    for tool, outcomes in sorted(per_tool.items()):
+        print(f"  {tool} ({sum(outcomes.values()):,}): {dict(outcomes.most_common())}")
     print(f"tracebacks in the server log: {tracebacks}")
+    if tracebacks:
+        kept = Path(tempfile.gettempdir()) / f"soak-{name.split()[0].lower()}-{int(time.time())}.log"
+        kept.write_text(served.log.read_text(errors="replace"))
+        print(f"server log kept: {kept}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tools", type=int, default=6000, help="tool inputs on SQLite")
     parser.add_argument("--raw", type=int, default=6000, help="raw bodies on SQLite")
+    parser.add_argument(
+        "--check-writes", action="store_true", help="SQLite: digest the database around each refused tool input"
+    )
     parser.add_argument("--bq-tools", type=int, default=500, help="tool inputs on BigQuery (emulator; slower)")
     parser.add_argument("--bq-raw", type=int, default=500, help="raw bodies on BigQuery (emulator)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="soak-") as tmp:
         env = {"MAINLOOP_LOG_LEVEL": "WARNING", "MAINLOOP_AGENT_WORK_ROOTS": json.dumps([tmp])}
         if args.tools or args.raw:
-            run("SQLite", Path(tmp) / "sqlite", env, args.tools, args.raw)
+            run("SQLite", Path(tmp) / "sqlite", env, args.tools, args.raw, args.check_writes)
         if args.bq_tools or args.bq_raw:
             emulator = Emulator()
             try:

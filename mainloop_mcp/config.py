@@ -160,6 +160,14 @@ class Settings(BaseSettings):
     agent_timeout_seconds: float = Field(default=1800, gt=0, description="A run taking longer is stopped")
     agent_runner: Literal["local", "kubernetes"] = Field(default="local", description="Where spawned agents run")
     agent_backend: AgentBackend = Field(default_factory=AgentBackend, description="The MCP server agents run on")
+    agent_sandbox: Literal["none", "bubblewrap"] = Field(
+        default="none",
+        description="Local runner: 'bubblewrap' runs each agent read-write only in its work folder (needs bwrap)",
+    )
+    agent_sandbox_writable: list[Path] = Field(
+        default_factory=list,
+        description="With agent_sandbox=bubblewrap: more folders agents may write (e.g. ~/.claude for the real CLI)",
+    )
     claude_code_mcp: Path = Field(
         default_factory=default_claude_code_mcp, description="claude-code-mcp's dist/server.js (npm, pinned)"
     )

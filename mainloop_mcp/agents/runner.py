@@ -16,6 +16,7 @@ import anyio
 
 from mainloop_mcp.agents.backends import Backend
 from mainloop_mcp.agents.claude_code import ask_once
+from mainloop_mcp.agents.sandbox import Sandbox
 
 Started = Callable[[str | None], Awaitable[object]]
 
@@ -38,13 +39,17 @@ class LocalRunner:
 
     name = "local"
 
-    def __init__(self, backend: Backend, concurrency: int, timeout_seconds: float) -> None:
+    def __init__(
+        self, backend: Backend, concurrency: int, timeout_seconds: float, sandbox: Sandbox | None = None
+    ) -> None:
         self._backend = backend
         self._limiter = anyio.CapacityLimiter(concurrency)
         self._timeout = timeout_seconds
+        self._sandbox = sandbox
 
     async def run(self, job: AgentJob, started: Started) -> str:
         async with self._limiter:
             await started(None)
             with anyio.fail_after(self._timeout):
-                return await ask_once(self._backend, job.prompt, job.work_folder)
+                backend = self._backend if self._sandbox is None else self._sandbox.wrap(self._backend, job.work_folder)
+                return await ask_once(backend, job.prompt, job.work_folder)

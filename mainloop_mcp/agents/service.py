@@ -20,6 +20,7 @@ from mainloop_mcp.agents.chat_history import HistorySource, chat_prompt, transcr
 from mainloop_mcp.agents.claude_code import AgentConnection
 from mainloop_mcp.agents.owner import owner_gone, this_process
 from mainloop_mcp.agents.runner import AgentJob, LocalRunner, Runner
+from mainloop_mcp.agents.sandbox import Sandbox, bwrap_path
 from mainloop_mcp.config import Settings
 from mainloop_mcp.errors import AgentFailed, Conflict, InvalidInput
 from mainloop_mcp.model import (
@@ -66,6 +67,7 @@ class AgentService:
         self._closing = False
         self._backend: Backend | None = None
         self._runner: Runner | None = None
+        self._sandbox: Sandbox | None = None
         self._connection: AgentConnection | None = None
         self._history: HistorySource | None = None
 
@@ -96,12 +98,24 @@ class AgentService:
 
                 self._runner = KubernetesRunner.from_settings(s)
             else:
-                self._runner = LocalRunner(self.backend(), s.agent_concurrency, s.agent_timeout_seconds)
+                runner = LocalRunner(self.backend(), s.agent_concurrency, s.agent_timeout_seconds, self.sandbox())
+                self._runner = runner
         return self._runner
+
+    def sandbox(self) -> Sandbox | None:
+        """The bubblewrap sandbox for local agents (chat replies and spawned runs), when configured."""
+        s = self._settings
+        if s.agent_sandbox == "none":
+            return None
+        if self._sandbox is None:
+            self._sandbox = Sandbox(bwrap_path(), [p.expanduser() for p in s.agent_sandbox_writable])
+        return self._sandbox
 
     def connection(self) -> AgentConnection:
         if self._connection is None:
-            self._connection = AgentConnection(self.backend(), self._tg)
+            sandbox = self.sandbox()
+            backend = self.backend() if sandbox is None else sandbox.wrap(self.backend(), self.chat_folder())
+            self._connection = AgentConnection(backend, self._tg)
         return self._connection
 
     def chat_folder(self) -> Path:
