@@ -193,6 +193,7 @@ async def capped_stdio(
                         if stream is not None:
                             await stream.aclose()
                 await _collect_stdin_end(process)
+                await _close_transport(process)
             tg.cancel_scope.cancel()
 
 
@@ -204,3 +205,14 @@ async def _collect_stdin_end(process: Process) -> None:
     if isinstance(writer, asyncio.StreamWriter):
         with suppress(Exception), anyio.move_on_after(1):
             await writer.wait_closed()
+
+
+async def _close_transport(process: Process) -> None:
+    """Close asyncio's transport for the child ourselves and let its callbacks run now. Left to the
+    garbage collector, a killed child's transport can be finalised after the event loop has closed,
+    and its `__del__` then raises "Event loop is closed" (seen on a loaded machine)."""
+    transport = getattr(process, "_transport", None)  # anyio keeps asyncio's SubprocessTransport here
+    if isinstance(transport, asyncio.SubprocessTransport):
+        transport.close()
+    for _ in range(3):
+        await anyio.sleep(0)
