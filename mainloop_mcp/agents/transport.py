@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 import anyio
+import anyio.lowlevel
 import mcp_types as types
 import psutil
 from anyio.abc import ByteReceiveStream, Process
@@ -215,4 +216,4 @@ async def _close_transport(process: Process) -> None:
     if isinstance(transport, asyncio.SubprocessTransport):
         transport.close()
     for _ in range(3):
-        await anyio.sleep(0)
+        await anyio.lowlevel.checkpoint()
