@@ -90,7 +90,7 @@ async def overlap_with_exact(index: SemanticIndex, questions: list[str]) -> None
         (vector,) = index.embedder.embed([q])
         exact = matrix @ vector.astype(np.float32)
         tenth = np.sort(exact)[-10]
-        found = [exact[row_of[s]] for s, _ in await index.vectors.nearest(vector, limit=10)]
+        found = [exact[row_of[s]] for s, _ in await index.vectors.scan(vector, limit=10)]
         good += sum(score >= tenth - 1e-6 for score in found)
         lost += float(np.sort(exact)[-10:].mean() - np.mean(found))
     n = len(questions)

@@ -91,7 +91,14 @@ class Emulator:
         """A store URL on a fresh dataset (a new one per call keeps tests independent)."""
         dataset = dataset or f"t_{uuid.uuid4().hex[:12]}"
         query = "&".join(
-            f"{k}={v}" for k, v in {"endpoint": self.endpoint, "timeout": "20", "search": "like", **options}.items()
+            f"{k}={v}"
+            for k, v in {
+                "endpoint": self.endpoint,
+                "timeout": "20",
+                "search": "like",
+                "vectors": "exact",
+                **options,
+            }.items()
         )
         return f"bigquery://{PROJECT}/{dataset}?{query}"
 

@@ -20,7 +20,7 @@ from mainloop_mcp.search.fusion import fuse
 from mainloop_mcp.server import create_server
 from mainloop_mcp.store.base import Backend, edit_store
 from mainloop_mcp.store.sqlite import SqliteStore
-from tests.conftest import VENV_BIN, sqlite_url
+from tests.conftest import STORE_URLS, VENV_BIN, bigquery_url, sqlite_url
 from tests.test_memory_tools import call, error_of
 
 pytestmark = pytest.mark.anyio
@@ -79,8 +79,16 @@ def test_reciprocal_rank_fusion_rewards_agreement() -> None:
     assert set(fuse([["a"], ["x"]])) == {"a", "x"}
 
 
+@pytest.fixture(params=["sqlite", "bigquery"])
+async def semantic_hub(request: pytest.FixtureRequest, tmp_path: Path, model_cache: Path) -> AsyncIterator[Hub]:
+    """A hub with semantic search on each backend (BigQuery: the emulator, with the exact-cosine SQL)."""
+    settings = Settings(store=STORE_URLS[request.param](tmp_path), embedder="static", model_cache=model_cache)
+    async with open_hub(settings) as hub:
+        yield hub
+
+
 @pytest.fixture
-async def semantic_hub(tmp_path: Path, model_cache: Path) -> AsyncIterator[Hub]:
+async def sqlite_semantic_hub(tmp_path: Path, model_cache: Path) -> AsyncIterator[Hub]:
     settings = Settings(store=sqlite_url(tmp_path), embedder="static", model_cache=model_cache)
     async with open_hub(settings) as hub:
         yield hub
@@ -112,10 +120,10 @@ async def test_posting_stores_text_only_and_backfill_embeds_with_progress(semant
     assert posted.id not in {h.id for h in only_misc} and len(only_misc) == len(OTHERS)
 
 
-async def test_a_redacted_message_loses_its_meaning_and_is_embedded_again(semantic_hub: Hub) -> None:
-    index = semantic_hub.semantic
+async def test_a_redacted_message_loses_its_meaning_and_is_embedded_again(sqlite_semantic_hub: Hub) -> None:
+    index = sqlite_semantic_hub.semantic
     assert index is not None
-    store = semantic_hub.store
+    store = sqlite_semantic_hub.store
     life = await store.create_thread(NewThread(thread_type=ThreadType.PROJECT, title="Life"))
     await store.append_messages([NewMessage(thread_id=life.id, content=t) for t in OTHERS])
     car = await store.post_message(NewMessage(thread_id=life.id, content=CAR))
@@ -182,3 +190,43 @@ async def test_embed_command_backfills_only_what_is_missing(tmp_path: Path, mode
         lambda: subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     )
     assert json.loads(again.stdout)["embedded"] == 0
+
+
+async def test_bigquery_redaction_removes_the_vector_and_a_late_put_of_the_old_text_is_refused(
+    tmp_path: Path, model_cache: Path
+) -> None:
+    settings = Settings(store=bigquery_url(tmp_path), embedder="static", model_cache=model_cache)
+    async with open_hub(settings) as hub:
+        index, store = hub.semantic, hub.store
+        assert index is not None
+        life = await store.create_thread(NewThread(thread_type=ThreadType.PROJECT, title="Life"))
+        await store.append_messages([NewMessage(thread_id=life.id, content=t) for t in OTHERS])
+        car = await store.post_message(NewMessage(thread_id=life.id, content=CAR))
+        stale = [key for key, text in await index.vectors.pending(10) if text == CAR]  # read before the redaction
+        await index.backfill(lambda d, t: None)
+        assert (await index.nearest("selling my car to the dealer", limit=1))[0].id == car.id
+
+        await edit_store(store).redact_message(car.id, "test")
+        assert car.id not in {h.id for h in await index.nearest("selling my car to the dealer", limit=5)}
+        assert await index.vectors.count() == (len(OTHERS), len(OTHERS) + 1)
+        (vector,) = index.embedder.embed([CAR])
+        await index.vectors.put(stale, vector[None, :])  # an indexer that read the text before the redaction
+        assert await index.vectors.count() == (len(OTHERS), len(OTHERS) + 1)
+        assert car.id not in {h.id for h in await index.nearest("selling my car to the dealer", limit=5)}
+
+
+async def test_vector_search_sql_is_refused_by_the_emulator(tmp_path: Path) -> None:
+    """The real-BigQuery path is sent as is: the emulator can't run VECTOR_SEARCH, and the day it can,
+    this fails and that path can be tested here too."""
+    from mainloop_mcp.errors import MainloopError
+    from mainloop_mcp.store.bigquery import BigQueryStore
+    from mainloop_mcp.store.bigquery_vectors import BigQueryVectors
+
+    store = await BigQueryStore.open(bigquery_url(tmp_path).replace("vectors=exact", "vectors=search"))
+    try:
+        vectors = store.vectors("static", 3)
+        assert isinstance(vectors, BigQueryVectors)
+        with pytest.raises(MainloopError, match="VECTOR_SEARCH|syntax error"):
+            await vectors.nearest(np.array([1.0, 0.0, 0.0], np.float32), limit=3)
+    finally:
+        await store.close()

@@ -36,6 +36,7 @@ from mainloop_mcp.model import (
     check_title,
     json_len,
 )
+from mainloop_mcp.store.vectors import VectorStore
 
 
 class Store(Protocol):
@@ -232,6 +233,10 @@ class ActivityStore(Protocol):
 
 class Backend(MemoryStore, AgentRunStore, ActivityStore, Protocol):
     """What every backend keeps (SQLite and BigQuery alike): threads, messages, the memory and agent runs."""
+
+    def vectors(self, model: str, dim: int) -> VectorStore[Any]:
+        """Where this store keeps message vectors of `model` (needs the semantic extra's numpy)."""
+        ...
 
 
 def memory_store(store: Store) -> MemoryStore:

@@ -64,6 +64,7 @@ from mainloop_mcp.store.bigquery_search import SEARCHED_TABLES, search_index_ddl
 from mainloop_mcp.store.changes import ChangeLog
 from mainloop_mcp.store.paging import THREADS, messages_keyset
 from mainloop_mcp.store.timestamps import from_micros, to_micros
+from mainloop_mcp.store.vectors import VectorStore
 
 
 class _Sequencer:
@@ -384,6 +385,11 @@ class BigQueryStore(BigQueryMemory, BigQueryAgentRuns, BigQueryEdits, BigQueryAc
             await self.get_thread(thread_id)  # an empty page of an unknown thread is NotFound
         rows, next_cursor = keyset.cut(rows, limit, bq_column)
         return MessagePage(messages=[message_from_row(r) for r in rows], next_cursor=next_cursor)
+
+    def vectors(self, model: str, dim: int) -> VectorStore[Any]:
+        from mainloop_mcp.store.bigquery_vectors import BigQueryVectors
+
+        return BigQueryVectors(self.bq, self._clock, model)
 
     async def close(self) -> None:
         await self.bq.close()

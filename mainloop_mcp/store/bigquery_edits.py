@@ -70,6 +70,14 @@ class BigQueryEdits:
             params.append(scalar("content", "STRING", content))
         await self.bq.dml(f"UPDATE {self._messages} SET {assignments} WHERE id = @id", params)
 
+    async def _forget_vectors(self, m: Message) -> None:
+        """Its vectors said what the message no longer says (bigquery_vectors). Run on every redact
+        call, so a retry after a failure here still removes them."""
+        await self.bq.dml(
+            f"DELETE FROM {self.bq.target.table('message_vectors')} WHERE message_id = @id",
+            [scalar("id", "STRING", m.id)],
+        )
+
     async def _drop_covering_summaries(self, m: Message) -> None:
         await self.bq.dml(
             f"DELETE FROM {self.bq.target.table('summaries')} WHERE thread_id = @thread"
@@ -83,6 +91,7 @@ class BigQueryEdits:
             content, note = tombstone(by, from_micros(self._now()))
             await self._set_message(m, {**m.metadata, **note}, content)
             await self._drop_covering_summaries(m)
+        await self._forget_vectors(m)
         return await self.get_message(message_id)
 
     async def supersede_message(self, message_id: str, correction: NewMessage) -> Message:

@@ -19,9 +19,11 @@ URL_OPTIONS = {
     "endpoint": "API endpoint of a local emulator, e.g. http://127.0.0.1:9050 (anonymous credentials)",
     "timeout": "seconds each BigQuery call may take, retries included (default 60)",
     "search": "function (default: SEARCH() and search indexes) or like (words matched in plain SQL; emulator)",
+    "vectors": "search (default: VECTOR_SEARCH) or exact (a cosine in plain SQL; emulator), for semantic search",
     "changes": "seconds between polls for changes other clients made (default 10; 0 turns live updates off)",
 }
 SEARCH_MODES = ("function", "like")
+VECTOR_MODES = ("search", "exact")
 DEFAULT_LOCATION = "US"
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_CHANGES_EVERY = 10.0
@@ -37,6 +39,7 @@ class BigQueryTarget:
     endpoint: str | None = None
     timeout: float = DEFAULT_TIMEOUT
     search: str = "function"
+    vectors: str = "search"
     changes_every: float = DEFAULT_CHANGES_EVERY
 
     def table(self, name: str) -> str:
@@ -69,6 +72,9 @@ class BigQueryTarget:
         search = options.get("search", "function")
         if search not in SEARCH_MODES:
             raise InvalidInput(f"search={search!r} in the store URL must be one of {', '.join(SEARCH_MODES)}")
+        vectors = options.get("vectors", "search")
+        if vectors not in VECTOR_MODES:
+            raise InvalidInput(f"vectors={vectors!r} in the store URL must be one of {', '.join(VECTOR_MODES)}")
         try:
             changes_every = float(options.get("changes", DEFAULT_CHANGES_EVERY))
         except ValueError:
@@ -78,6 +84,7 @@ class BigQueryTarget:
         return cls(
             changes_every=changes_every,
             search=search,
+            vectors=vectors,
             project=project,
             dataset=dataset,
             location=options.get("location") or None,
@@ -143,6 +150,17 @@ def table_specs() -> dict[str, tuple[list[bigquery.SchemaField], str | None, lis
             ],
             "period_start",
             ["thread_id", "granularity"],
+        ),
+        "message_vectors": (  # semantic search (bigquery_vectors); empty while it is off
+            [
+                req("message_id", "STRING"),
+                req("thread_id", "STRING"),
+                req("created_at", "TIMESTAMP"),  # the message's, for the time filters
+                req("model", "STRING"),
+                F("vector", "FLOAT64", mode="REPEATED"),
+            ],
+            "created_at",
+            ["model", "thread_id"],
         ),
         "agent_runs": (
             [

@@ -50,6 +50,7 @@ from mainloop_mcp.store.sqlite_memory import SqliteMemory, index_new_messages
 from mainloop_mcp.store.sqlite_migrations import STEPS, migrate
 from mainloop_mcp.store.sqlite_runs import SqliteAgentRuns
 from mainloop_mcp.store.timestamps import to_micros
+from mainloop_mcp.store.vectors import VectorStore
 
 T = TypeVar("T")
 
@@ -392,6 +393,11 @@ class SqliteStore(SqliteMemory, SqliteAgentRuns, SqliteEdits, SqliteImport, Sqli
             return MessagePage(messages=[message_from_row(r) for r in rows], next_cursor=next_cursor)
 
         return await self._run(query)
+
+    def vectors(self, model: str, dim: int) -> VectorStore[Any]:
+        from mainloop_mcp.store.sqlite_vectors import SqliteVectors  # numpy: the semantic extra
+
+        return SqliteVectors(self, model, dim)
 
     async def close(self) -> None:
         await self._run(self._conn.close)

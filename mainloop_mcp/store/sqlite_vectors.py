@@ -20,7 +20,8 @@ import numpy as np
 import numpy.typing as npt
 
 from mainloop_mcp.store.sqlite import SqliteStore
-from mainloop_mcp.store.timestamps import maybe_to_micros
+from mainloop_mcp.store.timestamps import from_micros, maybe_to_micros
+from mainloop_mcp.store.vectors import NearMessage
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS message_vectors (
@@ -76,7 +77,7 @@ class _Matrix:
 
 
 class SqliteVectors:
-    """Vectors of one model for one SqliteStore's messages."""
+    """Vectors of one model for one SqliteStore's messages (a VectorStore keyed by message seq)."""
 
     def __init__(self, store: SqliteStore, model: str, dim: int) -> None:
         self.store = store
@@ -144,6 +145,31 @@ class SqliteVectors:
         await self.store.run(write)
 
     async def nearest(
+        self,
+        query: Floats,
+        *,
+        thread_ids: list[str] | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 20,
+    ) -> list[NearMessage]:
+        found = await self.scan(query, thread_ids=thread_ids, since=since, until=until, limit=limit)
+        if not found:
+            return []
+        marks = ",".join("?" * len(found))
+
+        def rows(c: sqlite3.Connection) -> dict[int, sqlite3.Row]:
+            sql = f"SELECT seq, id, thread_id, created_at, content FROM messages WHERE seq IN ({marks})"
+            return {r[0]: r for r in c.execute(sql, [seq for seq, _ in found]).fetchall()}
+
+        by_seq = await self.store.run(rows)
+        return [
+            NearMessage(id=r[1], thread_id=r[2], created_at=from_micros(r[3]), content=r[4], score=score)
+            for seq, score in found
+            if (r := by_seq.get(seq)) is not None
+        ]
+
+    async def scan(
         self,
         query: Floats,
         *,
