@@ -14,7 +14,7 @@ from pathlib import Path
 import anyio
 
 from mainloop_mcp.model import NewMessage, NewThread, ThreadType
-from mainloop_mcp.store.sqlite import SqliteStore
+from mainloop_mcp.store.sqlite.store import SqliteStore
 
 
 def pct(samples: list[float], q: float) -> float:

@@ -38,7 +38,7 @@ from mainloop_mcp.model import (
 )
 from mainloop_mcp.search.query import parse
 from mainloop_mcp.store import open_store
-from mainloop_mcp.store.bigquery import BigQueryStore
+from mainloop_mcp.store.bigquery.store import BigQueryStore
 from mainloop_mcp.store.transfer import copy_store, side_of, tally
 from tests.bq_emulator import Emulator
 

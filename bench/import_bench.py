@@ -34,7 +34,7 @@ from mainloop_mcp.memory.pyramid import Pyramid
 from mainloop_mcp.model import NewMessage, NewThread, ThreadType
 from mainloop_mcp.store.base import memory_store
 from mainloop_mcp.store.imports import ImportedMessage, ImportedThread
-from mainloop_mcp.store.sqlite import SqliteStore
+from mainloop_mcp.store.sqlite.store import SqliteStore
 from mainloop_mcp.store.timestamps import to_micros
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)

@@ -28,7 +28,7 @@ from mainloop_mcp.memory.pyramid import Pyramid
 from mainloop_mcp.model import NewMessage, NewThread, Role, ThreadType
 from mainloop_mcp.search.fulltext import search
 from mainloop_mcp.store.base import memory_store
-from mainloop_mcp.store.sqlite import SqliteStore
+from mainloop_mcp.store.sqlite.store import SqliteStore
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 YEARS = 3

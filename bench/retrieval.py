@@ -40,7 +40,7 @@ from mainloop_mcp.model import NewMessage, NewThread, Role, ThreadType
 from mainloop_mcp.search.fulltext import search
 from mainloop_mcp.search.status import ask_status
 from mainloop_mcp.store.base import memory_store
-from mainloop_mcp.store.sqlite import SqliteStore
+from mainloop_mcp.store.sqlite.store import SqliteStore
 
 WORKDIR = Path("/tmp/mainloop-bench/retrieval")
 LAYOUTS = ("one-thread", "per-session")

@@ -32,7 +32,7 @@ from mainloop_mcp.model import NewMessage, NewThread, Role, ThreadType
 from mainloop_mcp.search.fulltext import search
 from mainloop_mcp.search.status import ask_status
 from mainloop_mcp.store.base import memory_store
-from mainloop_mcp.store.sqlite import MIGRATIONS, SqliteStore
+from mainloop_mcp.store.sqlite.store import MIGRATIONS, SqliteStore
 
 WORKDIR = Path("/tmp/mainloop-bench")
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)

@@ -31,7 +31,7 @@ from mainloop_mcp.model import NewMessage, NewThread, ThreadType
 from mainloop_mcp.search.hybrid import SearchMode, search
 from mainloop_mcp.search.semantic import SemanticIndex, open_semantic
 from mainloop_mcp.store.base import memory_store
-from mainloop_mcp.store.sqlite import SqliteStore
+from mainloop_mcp.store.sqlite.store import SqliteStore
 
 QUERIES = 60
 RATE_SAMPLE = 2000

@@ -28,7 +28,7 @@ from mainloop_mcp.importers.progress import Progress
 from mainloop_mcp.importers.runner import KINDS, ImportReport, build_summaries, source_items, write_threads
 from mainloop_mcp.store import open_store
 from mainloop_mcp.store.imports import ImportSink
-from mainloop_mcp.store.sqlite import path_from_url
+from mainloop_mcp.store.sqlite.store import path_from_url
 
 if TYPE_CHECKING:
     from mainloop_mcp.hub import Hub

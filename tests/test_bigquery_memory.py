@@ -14,8 +14,8 @@ from google.cloud import bigquery
 
 from mainloop_mcp.model import Granularity, NewAgentRun, NewMessage, NewSummary, NewThread, ThreadType
 from mainloop_mcp.store import open_store
-from mainloop_mcp.store.bigquery import BigQueryStore
-from mainloop_mcp.store.bigquery_schema import table_specs
+from mainloop_mcp.store.bigquery.schema import table_specs
+from mainloop_mcp.store.bigquery.store import BigQueryStore
 from tests.bq_emulator import PROJECT, Emulator
 from tests.conftest import FakeClock
 

@@ -14,8 +14,8 @@ import pytest
 from mainloop_mcp.errors import InvalidInput, MainloopError
 from mainloop_mcp.model import NewMessage, NewThread, SearchHit, ThreadType
 from mainloop_mcp.store import open_store
-from mainloop_mcp.store.bigquery import BigQueryStore
-from mainloop_mcp.store.bigquery_search import search_index_ddl, search_sql, search_text, snippet
+from mainloop_mcp.store.bigquery.search import search_index_ddl, search_sql, search_text, snippet
+from mainloop_mcp.store.bigquery.store import BigQueryStore
 from tests.bq_emulator import Emulator
 from tests.conftest import FakeClock
 
@@ -33,7 +33,7 @@ async def bq_store(clock: FakeClock) -> AsyncIterator[BigQueryStore]:
 
 
 async def find(store: BigQueryStore, terms: list[str], **filters: Any) -> list[SearchHit]:
-    """The term-list search under the store's TextQuery adapter (bigquery_query.py)."""
+    """The term-list search under the store's TextQuery adapter (query.py)."""
     return await search_text(store.bq, terms, **filters)
 
 

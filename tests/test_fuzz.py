@@ -31,7 +31,8 @@ from mainloop_mcp.config import Settings
 from mainloop_mcp.hub import open_hub
 from mainloop_mcp.model import MAX_CONTENT_BYTES
 from mainloop_mcp.server import create_server
-from tests.conftest import ServedHub, sqlite_url, start_hub, stop_hub
+from mainloop_mcp.store.bigquery.store import BigQueryStore
+from tests.conftest import ServedHub, bigquery_url, sqlite_url, start_hub, stop_hub
 
 TOOL_EXAMPLES = 400
 RAW_EXAMPLES = 300
@@ -205,14 +206,35 @@ def portal() -> Iterator[BlockingPortal]:
         yield p
 
 
+async def bigquery_snapshot(store: BigQueryStore) -> str:
+    """The same digest for a BigQuery dataset: every row of every table, in one query."""
+    tables = ("threads", "messages", "summaries", "agent_runs")
+    sql = " UNION ALL ".join(
+        f"SELECT '{name}' AS tbl, TO_JSON_STRING(r) AS j FROM {store.bq.target.table(name)} r" for name in tables
+    )
+    rows = sorted(f"{r['tbl']}:{r['j']}" for r in await store.bq.rows(sql))
+    return hashlib.sha256("\n".join(rows).encode("utf-8", "surrogatepass")).hexdigest()
+
+
+# The same fuzzing on both backends (BigQuery through the local emulator).
+EXAMPLES_ON = {"sqlite": TOOL_EXAMPLES, "bigquery": TOOL_EXAMPLES}
+
+
+@pytest.mark.parametrize("backend", sorted(EXAMPLES_ON))
 def test_tool_arguments(
-    tmp_path: Path, portal: BlockingPortal, error_log: ErrorLog, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, portal: BlockingPortal, error_log: ErrorLog, capsys: pytest.CaptureFixture[str], backend: str
 ) -> None:
     db = tmp_path / "mainloop.db"
+    url = sqlite_url(tmp_path) if backend == "sqlite" else bigquery_url(tmp_path)
     with (
-        portal.wrap_async_context_manager(open_hub(Settings(store=sqlite_url(tmp_path)))) as hub,
+        portal.wrap_async_context_manager(open_hub(Settings(store=url))) as hub,
         portal.wrap_async_context_manager(Client(create_server(hub))) as client,
     ):
+
+        def state() -> str:
+            if isinstance(hub.store, BigQueryStore):
+                return portal.call(bigquery_snapshot, hub.store)
+            return snapshot(db)
 
         def ok(tool: str, **args: Any) -> dict[str, Any]:
             result = portal.call(client.call_tool, tool, args)
@@ -242,12 +264,12 @@ def test_tool_arguments(
         tried: dict[str, int] = {t.name: 0 for t in tools}
         outcomes = {"accepted": 0, "tool error": 0, "invalid params": 0}
 
-        @settings(FUZZ, max_examples=TOOL_EXAMPLES)
+        @settings(FUZZ, max_examples=EXAMPLES_ON[backend])
         @given(call=calls)
         def check(call: tuple[str, dict[str, Any]]) -> None:
             tool, args = call
             tried[tool] += 1
-            before = snapshot(db)
+            before = state()
             try:
                 result = portal.call(client.call_tool, tool, args)
             except MCPError as exc:
@@ -265,14 +287,14 @@ def test_tool_arguments(
                     outcomes["accepted"] += 1
             assert not error_log.records, [r.getMessage() for r in error_log.records]
             if refused:
-                assert snapshot(db) == before, f"{tool} was refused but wrote to the database"
+                assert state() == before, f"{tool} was refused but wrote to the database"
 
         check()
         ok("get_thread", thread_id=project)  # still serving
 
     total = sum(tried.values())
     report(capsys, f"fuzz tool arguments: {total} inputs over {len(tried)} tools {tried}; outcomes {outcomes}")
-    assert total >= TOOL_EXAMPLES * 0.9 and all(tried.values())
+    assert total >= EXAMPLES_ON[backend] * 0.9 and all(tried.values())
 
 
 # --- raw JSON-RPC bodies over HTTP ---------------------------------------------------------------

@@ -17,7 +17,7 @@ from mainloop_mcp.importers.runner import ImportReport, source_items, write_thre
 from mainloop_mcp.model import Granularity, NewMessage, NewSummary, NewThread, ThreadType
 from mainloop_mcp.search.query import parse
 from mainloop_mcp.store.imports import ImportCounts, ImportedThread
-from mainloop_mcp.store.sqlite import SqliteStore
+from mainloop_mcp.store.sqlite.store import SqliteStore
 
 pytestmark = pytest.mark.anyio
 FIXTURES = Path(__file__).parent / "fixtures" / "import"

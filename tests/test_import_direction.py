@@ -67,3 +67,28 @@ def test_imports_never_point_up() -> None:
             if theirs is not None and theirs > own:
                 upward.append(f"{module} -> {target}")
     assert upward == []
+
+
+BACKENDS = ("sqlite", "bigquery")
+# The store modules that sit above the backends: opening a store by URL, and moving between two.
+OVER_BACKENDS = {"mainloop_mcp.store", "mainloop_mcp.store.transfer"}
+
+
+def backend_of(module: str) -> str | None:
+    parts = module.split(".")
+    return parts[2] if parts[:2] == ["mainloop_mcp", "store"] and len(parts) > 3 and parts[2] in BACKENDS else None
+
+
+def test_backends_stand_on_the_shared_store_and_never_on_each_other() -> None:
+    """store/sqlite/ and store/bigquery/ may use store/'s shared modules (protocols, paging, rows);
+    those never reach into a backend, and one backend never into the other."""
+    crossing = []
+    for path in (PACKAGE / "store").rglob("*.py"):
+        parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+        module = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        own = backend_of(module + ".x")  # the backend it belongs to, if any
+        for target in imports_of(path):
+            theirs = backend_of(target)
+            if theirs is not None and theirs != own and module not in OVER_BACKENDS:
+                crossing.append(f"{module} -> {target}")
+    assert crossing == []

@@ -17,7 +17,7 @@ from mainloop_mcp.hub import Hub, open_hub
 from mainloop_mcp.model import NewAgentRun, NewMessage, NewThread, Role, RunStatus, ThreadType
 from mainloop_mcp.server import create_server
 from mainloop_mcp.store.changes import Change
-from mainloop_mcp.store.sqlite import SqliteStore
+from mainloop_mcp.store.sqlite.store import SqliteStore
 from tests.agent_support import agent_settings
 from tests.conftest import FakeClock
 

@@ -8,8 +8,8 @@ import pytest
 
 from mainloop_mcp.model import Granularity, NewAgentRun, NewMessage, NewSummary, NewThread, Role, RunStatus, ThreadType
 from mainloop_mcp.store.base import memory_store
-from mainloop_mcp.store.bigquery import BigQueryStore
-from mainloop_mcp.store.bigquery_changes import BigQueryChangeLog
+from mainloop_mcp.store.bigquery.changes import BigQueryChangeLog
+from mainloop_mcp.store.bigquery.store import BigQueryStore
 from tests.bq_emulator import Emulator
 
 pytestmark = pytest.mark.anyio

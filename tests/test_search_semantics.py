@@ -18,8 +18,8 @@ from mainloop_mcp.model import Granularity, NewMessage, NewSummary, NewThread, T
 from mainloop_mcp.search.fulltext import search
 from mainloop_mcp.search.query import parse
 from mainloop_mcp.search.status import ask_status
-from mainloop_mcp.store.sqlite import MIGRATIONS, SqliteStore
-from mainloop_mcp.store.sqlite_search import TermStats
+from mainloop_mcp.store.sqlite.search import TermStats
+from mainloop_mcp.store.sqlite.store import MIGRATIONS, SqliteStore
 from tests.conftest import FakeClock
 
 pytestmark = pytest.mark.anyio

@@ -19,7 +19,7 @@ from mainloop_mcp.search.embedders import MiniLMEmbedder, StaticEmbedder
 from mainloop_mcp.search.fusion import fuse
 from mainloop_mcp.server import create_server
 from mainloop_mcp.store.base import Backend, edit_store
-from mainloop_mcp.store.sqlite import SqliteStore
+from mainloop_mcp.store.sqlite.store import SqliteStore
 from tests.conftest import STORE_URLS, VENV_BIN, bigquery_url, sqlite_url
 from tests.test_memory_tools import call, error_of
 
@@ -219,8 +219,8 @@ async def test_vector_search_sql_is_refused_by_the_emulator(tmp_path: Path) -> N
     """The real-BigQuery path is sent as is: the emulator can't run VECTOR_SEARCH, and the day it can,
     this fails and that path can be tested here too."""
     from mainloop_mcp.errors import MainloopError
-    from mainloop_mcp.store.bigquery import BigQueryStore
-    from mainloop_mcp.store.bigquery_vectors import BigQueryVectors
+    from mainloop_mcp.store.bigquery.store import BigQueryStore
+    from mainloop_mcp.store.bigquery.vectors import BigQueryVectors
 
     store = await BigQueryStore.open(bigquery_url(tmp_path).replace("vectors=exact", "vectors=search"))
     try:

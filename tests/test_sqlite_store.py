@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from mainloop_mcp.model import NewMessage, NewThread, ThreadType
-from mainloop_mcp.store.sqlite import MIGRATIONS, SqliteStore
+from mainloop_mcp.store.sqlite.store import MIGRATIONS, SqliteStore
 
 pytestmark = pytest.mark.anyio
 

@@ -16,7 +16,7 @@ from google.cloud import bigquery
 from mainloop_mcp.errors import InvalidInput, MainloopError
 from mainloop_mcp.model import NewMessage, NewThread, ThreadFilter, ThreadType
 from mainloop_mcp.store import open_store
-from mainloop_mcp.store.bigquery import BigQueryStore
+from mainloop_mcp.store.bigquery.store import BigQueryStore
 from tests.bq_emulator import PROJECT, Emulator
 from tests.conftest import VENV_BIN, FakeClock
 

@@ -12,12 +12,12 @@ __all__ = ["Backend", "Store", "open_store"]
 
 async def open_store(url: str, clock: Clock = utc_now) -> Backend:
     if url.startswith("sqlite:///"):
-        from mainloop_mcp.store.sqlite import SqliteStore, path_from_url
+        from mainloop_mcp.store.sqlite.store import SqliteStore, path_from_url
 
         return await SqliteStore.open(path_from_url(url), clock=clock)
     if url.startswith("bigquery://"):
         try:
-            from mainloop_mcp.store.bigquery import BigQueryStore
+            from mainloop_mcp.store.bigquery.store import BigQueryStore
         except ImportError as exc:
             raise InvalidInput(
                 f"the BigQuery store needs google-cloud-bigquery ({exc}); install it with "

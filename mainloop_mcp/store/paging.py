@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 from mainloop_mcp.errors import InvalidInput
-from mainloop_mcp.store.rows import Column, Row, same_name
+from mainloop_mcp.store.records import Column, Row, same_name
 
 R = TypeVar("R")
 T = TypeVar("T")

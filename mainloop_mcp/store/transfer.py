@@ -16,17 +16,17 @@ import json
 import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from mainloop_mcp.errors import Conflict
 from mainloop_mcp.model import AgentRun, Message, Summary, Thread, ThreadType
 from mainloop_mcp.store.base import Store
 from mainloop_mcp.store.paging import pages_after
-from mainloop_mcp.store.rows import message_from_row, run_from_row, summary_from_row, thread_from_row
-from mainloop_mcp.store.sqlite import SqliteStore
-from mainloop_mcp.store.timestamps import maybe_to_micros, to_micros
+from mainloop_mcp.store.records import AGENT_RUNS, MESSAGES, SUMMARIES, THREADS, Record
+from mainloop_mcp.store.sqlite.store import SqliteStore
 
 PAGE = 2000
+M = TypeVar("M", Thread, Message, Summary, AgentRun)
 TYPE_ORDER = {ThreadType.MAIN: 0, ThreadType.PROJECT: 1, ThreadType.TASK: 2}
 
 
@@ -76,22 +76,20 @@ class Tally:
     run_sum: int = 0
 
     def add_thread(self, t: Thread) -> None:
-        row = [t.id, t.parent_id, t.thread_type.value, t.title, t.thread_context, t.status.value]
         self.threads += 1
-        self.thread_sum = (self.thread_sum + _digest([*row, to_micros(t.created_at), to_micros(t.updated_at)])) % 2**256
+        self.thread_sum = (self.thread_sum + _digest(THREADS.values(t))) % 2**256
 
     def add_message(self, m: Message) -> None:
-        row = [m.id, m.thread_id, m.role.value, m.content, to_micros(m.created_at), m.idempotency_key, m.metadata]
         self.messages += 1
-        self.message_sum = (self.message_sum + _digest(row)) % 2**256
+        self.message_sum = (self.message_sum + _digest(MESSAGES.values(m))) % 2**256
 
     def add_summary(self, s: Summary) -> None:
         self.summaries += 1
-        self.summary_sum = (self.summary_sum + _digest([s.model_dump(mode="json")])) % 2**256
+        self.summary_sum = (self.summary_sum + _digest(SUMMARIES.values(s))) % 2**256
 
     def add_run(self, r: AgentRun) -> None:
         self.runs += 1
-        self.run_sum = (self.run_sum + _digest([r.model_dump(mode="json")])) % 2**256
+        self.run_sum = (self.run_sum + _digest(AGENT_RUNS.values(r))) % 2**256
 
     def line(self) -> str:
         return (
@@ -105,7 +103,8 @@ class Tally:
         return self == other
 
 
-def _digest(row: list[Any]) -> int:
+def _digest(row: tuple[Any, ...]) -> int:
+    """A row as stored (store/records.py), canonical JSON, sha256."""
     text = json.dumps(row, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return int.from_bytes(hashlib.sha256(text.encode()).digest(), "big")
 
@@ -127,8 +126,8 @@ async def tally(side: Side) -> Tally:
 def side_of(store: Store) -> Side:
     if isinstance(store, SqliteStore):
         return SqliteSide(store)
-    from mainloop_mcp.store.bigquery import BigQueryStore
-    from mainloop_mcp.store.bigquery_transfer import BigQuerySide
+    from mainloop_mcp.store.bigquery.store import BigQueryStore
+    from mainloop_mcp.store.bigquery.transfer import BigQuerySide
 
     if isinstance(store, BigQueryStore):
         return BigQuerySide(store)
@@ -182,13 +181,16 @@ class SqliteSide:
     def __init__(self, store: SqliteStore) -> None:
         self.store = store
 
-    async def _insert(self, table: str, columns: tuple[str, ...], values: list[tuple[Any, ...]]) -> None:
-        sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+    async def _all(self, record: Record[M]) -> list[M]:
+        rows = await self.store.run(lambda c: c.execute(f"SELECT * FROM {record.table}").fetchall())
+        return [record.from_row(r) for r in rows]
+
+    async def _put(self, record: Record[M], items: list[M]) -> None:
+        sql, values = record.insert_sql(), [record.values(item) for item in items]
         await self.store.run(lambda c: c.executemany(sql, values))
 
     async def threads(self) -> list[Thread]:
-        rows = await self.store.run(lambda c: c.execute("SELECT * FROM threads").fetchall())
-        return [thread_from_row(r) for r in rows]
+        return await self._all(THREADS)
 
     async def messages(self) -> AsyncIterator[list[Message]]:
         async def page(after: tuple[int, int] | None) -> list[sqlite3.Row]:
@@ -196,7 +198,7 @@ class SqliteSide:
             return await self.store.run(lambda c: c.execute(sql, (*(after or (-(2**62), -1)), PAGE)).fetchall())
 
         async for rows in pages_after(page, lambda r: (r["created_at"], r["seq"])):
-            yield [message_from_row(r) for r in rows]
+            yield [MESSAGES.from_row(r) for r in rows]
 
     async def message_ids(self, ids: list[str]) -> set[str]:
         marks = ",".join("?" * len(ids))
@@ -206,129 +208,22 @@ class SqliteSide:
         return {r["id"] for r in rows}
 
     async def put_threads(self, threads: list[Thread]) -> None:
-        values = [
-            (
-                t.id,
-                t.parent_id,
-                t.thread_type.value,
-                t.title,
-                t.thread_context,
-                t.status.value,
-                to_micros(t.created_at),
-                to_micros(t.updated_at),
-            )
-            for t in threads
-        ]
-        await self._insert(
-            "threads",
-            ("id", "parent_id", "thread_type", "title", "thread_context", "status", "created_at", "updated_at"),
-            values,
-        )
+        await self._put(THREADS, threads)
 
     async def put_messages(self, messages: list[Message]) -> None:
-        values = [
-            (
-                m.id,
-                m.thread_id,
-                m.role.value,
-                m.content,
-                to_micros(m.created_at),
-                m.idempotency_key,
-                json.dumps(m.metadata),
-            )
-            for m in messages
-        ]
-        await self._insert(
-            "messages", ("id", "thread_id", "role", "content", "created_at", "idempotency_key", "metadata"), values
-        )
+        await self._put(MESSAGES, messages)
 
     async def summaries(self) -> list[Summary]:
-        return [
-            summary_from_row(r) for r in await self.store.run(lambda c: c.execute("SELECT * FROM summaries").fetchall())
-        ]
+        return await self._all(SUMMARIES)
 
     async def runs(self) -> list[AgentRun]:
-        return [
-            run_from_row(r) for r in await self.store.run(lambda c: c.execute("SELECT * FROM agent_runs").fetchall())
-        ]
+        return await self._all(AGENT_RUNS)
 
     async def put_summaries(self, summaries: list[Summary]) -> None:
-        values = [
-            (
-                s.id,
-                s.thread_id,
-                s.granularity.value,
-                to_micros(s.period_start),
-                to_micros(s.period_end),
-                s.content,
-                s.source_message_count,
-                s.token_count,
-                s.summariser,
-                to_micros(s.created_at),
-                int(s.stale),
-            )
-            for s in summaries
-        ]
-        await self._insert(
-            "summaries",
-            (
-                "id",
-                "thread_id",
-                "granularity",
-                "period_start",
-                "period_end",
-                "content",
-                "source_message_count",
-                "token_count",
-                "summariser",
-                "created_at",
-                "stale",
-            ),
-            values,
-        )
+        await self._put(SUMMARIES, summaries)
 
     async def put_runs(self, runs: list[AgentRun]) -> None:
-        values = [
-            (
-                r.id,
-                r.thread_id,
-                r.parent_thread_id,
-                r.title,
-                r.prompt,
-                r.work_folder,
-                r.runner,
-                r.status.value,
-                r.result,
-                r.error,
-                r.external_id,
-                r.owner,
-                to_micros(r.created_at),
-                maybe_to_micros(r.started_at),
-                maybe_to_micros(r.finished_at),
-            )
-            for r in runs
-        ]
-        await self._insert(
-            "agent_runs",
-            (
-                "id",
-                "thread_id",
-                "parent_thread_id",
-                "title",
-                "prompt",
-                "work_folder",
-                "runner",
-                "status",
-                "result",
-                "error",
-                "external_id",
-                "owner",
-                "created_at",
-                "started_at",
-                "finished_at",
-            ),
-            values,
-        )
+        await self._put(AGENT_RUNS, runs)
 
     async def drop_empty_main(self, main_id: str) -> None:
         def drop(c: sqlite3.Connection) -> None:

@@ -1,7 +1,7 @@
 """What semantic search needs from a store: message vectors kept beside the text.
 
-One protocol, two homes: `sqlite_vectors.SqliteVectors` (an in-memory int8 scan over a table in the
-same file) and `bigquery_vectors.BigQueryVectors` (a table in the dataset; VECTOR_SEARCH, or an exact
+One protocol, two homes: `sqlite.vectors.SqliteVectors` (an in-memory int8 scan over a table in the
+same file) and `bigquery.vectors.BigQueryVectors` (a table in the dataset; VECTOR_SEARCH, or an exact
 cosine in plain SQL where VECTOR_SEARCH is missing, as on the emulator). A message's vector goes when
 its text changes (a redaction), so it is never found by what it used to say.
 """
@@ -13,7 +13,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 if TYPE_CHECKING:  # numpy comes with the semantic extra
-    from mainloop_mcp.search.minilm import Floats
+    import numpy as np
+    import numpy.typing as npt
+
+    Floats = npt.NDArray[np.float32]
 
 Key = TypeVar("Key")
 

@@ -3,7 +3,7 @@
 Nearest messages come from `VECTOR_SEARCH` (exact without a vector index; BigQuery builds one only
 past its size threshold) or, with `?vectors=exact` in the store URL, from a cosine written in plain
 SQL: the emulator has neither VECTOR_SEARCH nor ML.DISTANCE. Vectors are unit length, so the cosine
-is the dot product. A vector is deleted when its message's text changes (bigquery_edits).
+is the dot product. A vector is deleted when its message's text changes (edits.py).
 
 The background indexer's pending query reads only the recent day partitions once a first full pass
 has found nothing left (so a poll costs two partitions, not the table); `mainloop embed` does the
@@ -16,12 +16,12 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from mainloop_mcp.model import Clock
-from mainloop_mcp.store.bigquery_client import BigQueryClient, Param, array, scalar
+from mainloop_mcp.store.bigquery.client import BigQueryClient, Param, array, scalar
 from mainloop_mcp.store.timestamps import from_micros, to_micros
 from mainloop_mcp.store.vectors import NearMessage
 
 if TYPE_CHECKING:
-    from mainloop_mcp.search.minilm import Floats
+    from mainloop_mcp.store.vectors import Floats
 
 LOOKBACK = timedelta(days=1)  # how far back the indexer looks once it has caught up
 

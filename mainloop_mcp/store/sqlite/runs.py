@@ -26,7 +26,8 @@ from mainloop_mcp.model import (
 )
 from mainloop_mcp.store.base import check_finish, check_limit, outcome_line, report
 from mainloop_mcp.store.paging import RUNS
-from mainloop_mcp.store.rows import run_from_row
+from mainloop_mcp.store.records import AGENT_RUNS
+from mainloop_mcp.store.timestamps import from_micros
 
 T = TypeVar("T")
 
@@ -48,7 +49,7 @@ class SqliteAgentRuns:
         row = self._conn.execute("SELECT * FROM agent_runs WHERE id = ?", (run_id,)).fetchone()
         if row is None:
             raise NotFound(f"no agent run with id {run_id!r}; list_agents shows the runs that exist")
-        return run_from_row(row)
+        return AGENT_RUNS.from_row(row)
 
     async def create_run(self, new: NewAgentRun) -> AgentRun:
         def create() -> AgentRun:
@@ -56,22 +57,20 @@ class SqliteAgentRuns:
                 thread = self._create_thread_in(
                     c, NewThread(thread_type=ThreadType.TASK, title=new.title, parent_id=new.parent_thread_id)
                 )
-                run_id = new_id("run")
-                c.execute(
-                    "INSERT INTO agent_runs (id, thread_id, parent_thread_id, title, prompt, work_folder, runner,"
-                    " owner, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?)",
-                    (
-                        run_id,
-                        thread.id,
-                        new.parent_thread_id,
-                        new.title,
-                        new.prompt,
-                        new.work_folder,
-                        new.runner,
-                        new.owner,
-                        self._now(),
-                    ),
+                run = AgentRun(
+                    id=new_id("run"),
+                    thread_id=thread.id,
+                    parent_thread_id=new.parent_thread_id,
+                    title=new.title,
+                    prompt=new.prompt,
+                    work_folder=new.work_folder,
+                    runner=new.runner,
+                    status=RunStatus.QUEUED,
+                    owner=new.owner,
+                    created_at=from_micros(self._now()),
                 )
+                run_id = run.id
+                c.execute(AGENT_RUNS.insert_sql(), AGENT_RUNS.values(run))
                 self._insert(
                     c,
                     [
@@ -114,7 +113,7 @@ class SqliteAgentRuns:
 
         def query() -> AgentRunPage:
             rows, next_cursor = RUNS.cut(self._conn.execute(sql, [*params, limit + 1]).fetchall(), limit)
-            return AgentRunPage(runs=[run_from_row(r) for r in rows], next_cursor=next_cursor)
+            return AgentRunPage(runs=[AGENT_RUNS.from_row(r) for r in rows], next_cursor=next_cursor)
 
         return await self._run(query)
 

@@ -34,8 +34,8 @@ from mainloop_mcp.model import (
     new_id,
 )
 from mainloop_mcp.store.base import check_finish, check_limit, outcome_line, report
-from mainloop_mcp.store.bigquery_client import BigQueryClient, array, scalar
-from mainloop_mcp.store.bigquery_rows import RUN_COLUMNS, after_clause, after_params, bq_column, run_from_row
+from mainloop_mcp.store.bigquery.client import BigQueryClient, array, scalar
+from mainloop_mcp.store.bigquery.rows import RUN_COLUMNS, after_clause, after_params, bq_column, run_from_row
 from mainloop_mcp.store.paging import RUNS
 from mainloop_mcp.store.timestamps import from_micros
 

@@ -3,28 +3,31 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, TypeVar
 
 from mainloop_mcp.errors import Conflict
 from mainloop_mcp.model import AgentRun, Message, Order, Summary, Thread
-from mainloop_mcp.store.bigquery import BigQueryStore
-from mainloop_mcp.store.bigquery_client import array, scalar, struct_array
-from mainloop_mcp.store.bigquery_rows import (
+from mainloop_mcp.store.bigquery.client import array, scalar, struct_array
+from mainloop_mcp.store.bigquery.rows import (
     MESSAGE_COLUMNS,
     RUN_COLUMNS,
     SUMMARY_COLUMNS,
     THREAD_COLUMNS,
     after_clause,
     after_params,
+    merge_sql,
     message_from_row,
+    params_row,
     run_from_row,
     summary_from_row,
     thread_from_row,
 )
+from mainloop_mcp.store.bigquery.store import BigQueryStore
 from mainloop_mcp.store.paging import messages_keyset, pages_after
-from mainloop_mcp.store.timestamps import maybe_to_micros, to_micros
+from mainloop_mcp.store.records import AGENT_RUNS, SUMMARIES, THREADS, Record
 
 PAGE = 2000
+M = TypeVar("M", Thread, Summary, AgentRun)
 MAX_BATCH_BYTES = 4 * 1024 * 1024  # BigQuery caps a request at 10 MB; parameters count towards it
 
 
@@ -58,28 +61,7 @@ class BigQuerySide:
         return {r["id"] for r in rows}
 
     async def put_threads(self, threads: list[Thread]) -> None:
-        if not threads:
-            return
-        rows: list[dict[str, tuple[str, Any]]] = [
-            {
-                "id": ("STRING", t.id),
-                "parent_id": ("STRING", t.parent_id),
-                "thread_type": ("STRING", t.thread_type.value),
-                "title": ("STRING", t.title),
-                "thread_context": ("STRING", t.thread_context),
-                "status": ("STRING", t.status.value),
-                "created_us": ("INT64", to_micros(t.created_at)),
-                "updated_us": ("INT64", to_micros(t.updated_at)),
-            }
-            for t in threads
-        ]
-        await self.bq.dml(
-            f"MERGE {self.threads_table} T USING (SELECT r.* FROM UNNEST(@rows) r) S ON T.id = S.id"
-            " WHEN NOT MATCHED THEN INSERT (id, parent_id, thread_type, title, thread_context, status, created_at,"
-            " updated_at) VALUES (S.id, S.parent_id, S.thread_type, S.title, S.thread_context, S.status,"
-            " TIMESTAMP_MICROS(S.created_us), TIMESTAMP_MICROS(S.updated_us))",
-            [struct_array("rows", rows)],
-        )
+        await self._put(THREADS, threads, [len(t.thread_context.encode()) for t in threads])
 
     async def put_messages(self, messages: list[Message]) -> None:
         batch: list[dict[str, tuple[str, Any]]] = []
@@ -96,10 +78,8 @@ class BigQuerySide:
             await self._merge(batch)
 
     async def _merge(self, rows: list[dict[str, tuple[str, Any]]]) -> None:
-        columns = ", ".join(f"r.{name}" for name in rows[0])
         await self.bq.dml(
-            self.store.merge_messages_sql(f"SELECT {columns} FROM UNNEST(@rows) r", key="id"),
-            [struct_array("rows", rows)],
+            self.store.merge_messages_sql("SELECT r.* FROM UNNEST(@rows) r", key="id"), [struct_array("rows", rows)]
         )
 
     async def summaries(self) -> list[Summary]:
@@ -111,62 +91,17 @@ class BigQuerySide:
         return [run_from_row(r) for r in await self.bq.rows(f"SELECT {RUN_COLUMNS} FROM {table}")]
 
     async def put_summaries(self, summaries: list[Summary]) -> None:
-        rows: list[dict[str, tuple[str, Any]]] = [
-            {
-                "id": ("STRING", s.id),
-                "thread_id": ("STRING", s.thread_id),
-                "granularity": ("STRING", s.granularity.value),
-                "start_us": ("INT64", to_micros(s.period_start)),
-                "end_us": ("INT64", to_micros(s.period_end)),
-                "content": ("STRING", s.content),
-                "n": ("INT64", s.source_message_count),
-                "tokens": ("INT64", s.token_count),
-                "summariser": ("STRING", s.summariser),
-                "created_us": ("INT64", to_micros(s.created_at)),
-                "stale": ("BOOL", s.stale),
-            }
-            for s in summaries
-        ]
-        sql = (
-            f"MERGE {self.bq.target.table('summaries')} T USING (SELECT r.* FROM UNNEST(@rows) r) S ON T.id = S.id"
-            " WHEN NOT MATCHED THEN INSERT (id, thread_id, granularity, period_start, period_end, content,"
-            " source_message_count, token_count, summariser, created_at, stale) VALUES (S.id, S.thread_id,"
-            " S.granularity, TIMESTAMP_MICROS(S.start_us), TIMESTAMP_MICROS(S.end_us), S.content, S.n, S.tokens,"
-            " S.summariser, TIMESTAMP_MICROS(S.created_us), S.stale)"
-        )
-        await self._batched(sql, rows, [len(s.content.encode()) for s in summaries])
+        await self._put(SUMMARIES, summaries, [len(s.content.encode()) for s in summaries])
 
     async def put_runs(self, runs: list[AgentRun]) -> None:
-        rows: list[dict[str, tuple[str, Any]]] = [
-            {
-                "id": ("STRING", r.id),
-                "thread_id": ("STRING", r.thread_id),
-                "parent_thread_id": ("STRING", r.parent_thread_id),
-                "title": ("STRING", r.title),
-                "prompt": ("STRING", r.prompt),
-                "work_folder": ("STRING", r.work_folder),
-                "runner": ("STRING", r.runner),
-                "status": ("STRING", r.status.value),
-                "result": ("STRING", r.result),
-                "error": ("STRING", r.error),
-                "external_id": ("STRING", r.external_id),
-                "owner": ("STRING", r.owner),
-                "created_us": ("INT64", to_micros(r.created_at)),
-                "started_us": ("INT64", maybe_to_micros(r.started_at)),
-                "finished_us": ("INT64", maybe_to_micros(r.finished_at)),
-            }
-            for r in runs
-        ]
-        sql = (
-            f"MERGE {self.bq.target.table('agent_runs')} T USING (SELECT r.* FROM UNNEST(@rows) r) S ON T.id = S.id"
-            " WHEN NOT MATCHED THEN INSERT (id, thread_id, parent_thread_id, title, prompt, work_folder, runner,"
-            " status, result, error, external_id, owner, created_at, started_at, finished_at) VALUES (S.id,"
-            " S.thread_id, S.parent_thread_id, S.title, S.prompt, S.work_folder, S.runner, S.status, S.result,"
-            " S.error, S.external_id, S.owner, TIMESTAMP_MICROS(S.created_us), TIMESTAMP_MICROS(S.started_us),"
-            " TIMESTAMP_MICROS(S.finished_us))"
-        )
         sizes = [len(r.prompt.encode()) + len((r.result or "").encode()) + len((r.error or "").encode()) for r in runs]
-        await self._batched(sql, rows, sizes)
+        await self._put(AGENT_RUNS, runs, sizes)
+
+    async def _put(self, record: Record[M], items: list[M], sizes: list[int]) -> None:
+        """Insert the items the table lacks (MERGE on id), in requests of bounded size."""
+        if items:
+            sql = merge_sql(record, self.bq.target.table(record.table), "SELECT r.* FROM UNNEST(@rows) r")
+            await self._batched(sql, [params_row(record, item) for item in items], sizes)
 
     async def _batched(self, sql: str, rows: list[dict[str, tuple[str, Any]]], sizes: list[int]) -> None:
         """Run `sql` over @rows in requests of at most MAX_BATCH_BYTES (a single bigger row goes alone)."""

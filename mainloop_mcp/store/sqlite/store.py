@@ -34,6 +34,7 @@ from mainloop_mcp.model import (
     new_id,
     utc_now,
 )
+from mainloop_mcp.store import records
 from mainloop_mcp.store.base import (
     check_limit,
     check_time_range,
@@ -41,20 +42,19 @@ from mainloop_mcp.store.base import (
     same_message,
 )
 from mainloop_mcp.store.paging import THREADS, messages_keyset
-from mainloop_mcp.store.rows import message_from_row, thread_from_row
-from mainloop_mcp.store.sqlite_activity import SqliteActivity
-from mainloop_mcp.store.sqlite_changes import CommitSignal, SqliteChangeLog
-from mainloop_mcp.store.sqlite_edits import SqliteEdits
-from mainloop_mcp.store.sqlite_import import SqliteImport
-from mainloop_mcp.store.sqlite_memory import SqliteMemory, index_new_messages
-from mainloop_mcp.store.sqlite_migrations import STEPS, migrate
-from mainloop_mcp.store.sqlite_runs import SqliteAgentRuns
-from mainloop_mcp.store.timestamps import to_micros
+from mainloop_mcp.store.sqlite.activity import SqliteActivity
+from mainloop_mcp.store.sqlite.bulk_import import SqliteImport
+from mainloop_mcp.store.sqlite.changes import CommitSignal, SqliteChangeLog
+from mainloop_mcp.store.sqlite.edits import SqliteEdits
+from mainloop_mcp.store.sqlite.memory import SqliteMemory, index_new_messages
+from mainloop_mcp.store.sqlite.migrations import STEPS, migrate
+from mainloop_mcp.store.sqlite.runs import SqliteAgentRuns
+from mainloop_mcp.store.timestamps import from_micros, to_micros
 from mainloop_mcp.store.vectors import VectorStore
 
 T = TypeVar("T")
 
-# The schema steps as SQL (sqlite_migrations.py holds them, named, with `migrate`).
+# The schema steps as SQL (migrations.py holds them, named, with `migrate`).
 MIGRATIONS = [step.sql for step in STEPS]
 
 
@@ -191,20 +191,27 @@ class SqliteStore(SqliteMemory, SqliteAgentRuns, SqliteEdits, SqliteImport, Sqli
     def _ensure_main(self) -> Thread:
         with self._tx() as c:
             row = c.execute("SELECT * FROM threads WHERE thread_type = 'main'").fetchone()
-            if row is None:
-                now = self._now()
-                c.execute(
-                    "INSERT INTO threads VALUES (?, NULL, 'main', 'Main', '', 'active', ?, ?)",
-                    (new_id("thr"), now, now),
-                )
-                row = c.execute("SELECT * FROM threads WHERE thread_type = 'main'").fetchone()
-            return thread_from_row(row)
+            if row is not None:
+                return records.THREADS.from_row(row)
+            now = from_micros(self._now())
+            main = Thread(
+                id=new_id("thr"),
+                parent_id=None,
+                thread_type=ThreadType.MAIN,
+                title="Main",
+                thread_context="",
+                status=ThreadStatus.ACTIVE,
+                created_at=now,
+                updated_at=now,
+            )
+            c.execute(records.THREADS.insert_sql(), records.THREADS.values(main))
+            return main
 
     def _get_thread(self, thread_id: str) -> Thread:
         row = self._conn.execute("SELECT * FROM threads WHERE id = ?", (thread_id,)).fetchone()
         if row is None:
             raise NotFound(f"no thread with id {thread_id!r}; list_threads shows the ids that exist")
-        return thread_from_row(row)
+        return records.THREADS.from_row(row)
 
     async def main_thread(self) -> Thread:
         return await self._run(self._ensure_main)
@@ -221,15 +228,22 @@ class SqliteStore(SqliteMemory, SqliteAgentRuns, SqliteEdits, SqliteImport, Sqli
 
     def _create_thread_in(self, c: sqlite3.Connection, new: NewThread) -> Thread:
         """Insert a thread inside the caller's transaction (agent runs create theirs with the run)."""
-        main = thread_from_row(c.execute("SELECT * FROM threads WHERE thread_type = 'main'").fetchone())
+        main = records.THREADS.from_row(c.execute("SELECT * FROM threads WHERE thread_type = 'main'").fetchone())
         parent = self._get_thread(new.parent_id) if new.parent_id is not None else None
         parent_id = resolve_parent(new, parent, main)
-        now, thread_id = self._now(), new_id("thr")
-        c.execute(
-            "INSERT INTO threads VALUES (?, ?, ?, ?, ?, 'active', ?, ?)",
-            (thread_id, parent_id, new.thread_type.value, new.title, new.thread_context, now, now),
+        now = from_micros(self._now())
+        thread = Thread(
+            id=new_id("thr"),
+            parent_id=parent_id,
+            thread_type=new.thread_type,
+            title=new.title,
+            thread_context=new.thread_context,
+            status=ThreadStatus.ACTIVE,
+            created_at=now,
+            updated_at=now,
         )
-        return self._get_thread(thread_id)
+        c.execute(records.THREADS.insert_sql(), records.THREADS.values(thread))
+        return thread
 
     async def list_threads(self, where: ThreadFilter, limit: int = 50, cursor: str | None = None) -> ThreadPage:
         check_limit(limit)
@@ -253,7 +267,7 @@ class SqliteStore(SqliteMemory, SqliteAgentRuns, SqliteEdits, SqliteImport, Sqli
 
         def query() -> ThreadPage:
             rows, next_cursor = THREADS.cut(self._conn.execute(sql, [*params, limit + 1]).fetchall(), limit)
-            return ThreadPage(threads=[thread_from_row(r) for r in rows], next_cursor=next_cursor)
+            return ThreadPage(threads=[records.THREADS.from_row(r) for r in rows], next_cursor=next_cursor)
 
         return await self._run(query)
 
@@ -296,7 +310,7 @@ class SqliteStore(SqliteMemory, SqliteAgentRuns, SqliteEdits, SqliteImport, Sqli
             if key is not None:
                 row = c.execute("SELECT * FROM messages WHERE idempotency_key = ?", (key,)).fetchone()
                 if row is not None:
-                    outcome.append(same_message(message_from_row(row), new))
+                    outcome.append(same_message(records.MESSAGES.from_row(row), new))
                     continue
                 if key in keys_in_batch:
                     # Same key twice in one batch: keep the first, refuse a different second.
@@ -323,11 +337,7 @@ class SqliteStore(SqliteMemory, SqliteAgentRuns, SqliteEdits, SqliteImport, Sqli
         if not rows:
             return outcome
         first_seq = c.execute("SELECT coalesce(max(seq), 0) FROM messages").fetchone()[0]
-        c.executemany(
-            "INSERT INTO messages (id, thread_id, role, content, created_at, idempotency_key, metadata)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            rows,
-        )
+        c.executemany(records.MESSAGES.insert_sql(), rows)  # rows in records.MESSAGES.names order
         index_new_messages(c, first_seq)
         latest: dict[str, int] = {}
         for row_values in rows:
@@ -344,7 +354,9 @@ class SqliteStore(SqliteMemory, SqliteAgentRuns, SqliteEdits, SqliteImport, Sqli
                 outcome = self._insert(c, [new])[0]
                 if isinstance(outcome, Message):
                     return outcome
-                return message_from_row(c.execute("SELECT * FROM messages WHERE id = ?", (outcome,)).fetchone())
+                return records.MESSAGES.from_row(
+                    c.execute("SELECT * FROM messages WHERE id = ?", (outcome,)).fetchone()
+                )
 
         return await self._run(post)
 
@@ -390,12 +402,12 @@ class SqliteStore(SqliteMemory, SqliteAgentRuns, SqliteEdits, SqliteImport, Sqli
         def query() -> MessagePage:
             self._get_thread(thread_id)
             rows, next_cursor = keyset.cut(self._conn.execute(sql, [*params, limit + 1]).fetchall(), limit)
-            return MessagePage(messages=[message_from_row(r) for r in rows], next_cursor=next_cursor)
+            return MessagePage(messages=[records.MESSAGES.from_row(r) for r in rows], next_cursor=next_cursor)
 
         return await self._run(query)
 
     def vectors(self, model: str, dim: int) -> VectorStore[Any]:
-        from mainloop_mcp.store.sqlite_vectors import SqliteVectors  # numpy: the semantic extra
+        from mainloop_mcp.store.sqlite.vectors import SqliteVectors  # numpy: the semantic extra
 
         return SqliteVectors(self, model, dim)
 

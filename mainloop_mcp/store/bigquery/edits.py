@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 from mainloop_mcp.errors import NotFound
 from mainloop_mcp.model import Message, NewMessage, Thread
 from mainloop_mcp.store.base import check_move, check_supersede, check_unarchive, tombstone, valid_title
-from mainloop_mcp.store.bigquery_client import BigQueryClient, scalar
-from mainloop_mcp.store.bigquery_rows import MESSAGE_COLUMNS, message_from_row
+from mainloop_mcp.store.bigquery.client import BigQueryClient, scalar
+from mainloop_mcp.store.bigquery.rows import MESSAGE_COLUMNS, message_from_row
 from mainloop_mcp.store.timestamps import from_micros, to_micros
 
 if TYPE_CHECKING:
@@ -71,7 +71,7 @@ class BigQueryEdits:
         await self.bq.dml(f"UPDATE {self._messages} SET {assignments} WHERE id = @id", params)
 
     async def _forget_vectors(self, m: Message) -> None:
-        """Its vectors said what the message no longer says (bigquery_vectors). Run on every redact
+        """Its vectors said what the message no longer says (vectors.py). Run on every redact
         call, so a retry after a failure here still removes them."""
         await self.bq.dml(
             f"DELETE FROM {self.bq.target.table('message_vectors')} WHERE message_id = @id",

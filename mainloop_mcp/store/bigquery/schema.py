@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlsplit
 
 from mainloop_mcp.errors import InvalidInput
+from mainloop_mcp.store.records import RECORDS
 
 if TYPE_CHECKING:
     from google.cloud import bigquery
@@ -93,96 +94,41 @@ class BigQueryTarget:
         )
 
 
+BQ_TYPES = {"text": "STRING", "int": "INT64", "time": "TIMESTAMP", "json": "JSON", "bool": "BOOL"}
+# (day-partition column, clustering columns) of each record's table
+LAYOUT = {
+    "threads": (None, ["thread_type", "id"]),
+    "messages": ("created_at", ["thread_id"]),
+    "summaries": ("period_start", ["thread_id", "granularity"]),
+    "agent_runs": (None, ["status", "parent_thread_id"]),
+}
+
+
 def table_specs() -> dict[str, tuple[list[bigquery.SchemaField], str | None, list[str]]]:
     """name -> (schema, day-partition column, clustering columns).
 
-    `summaries` and `agent_runs` mirror the SQLite tables of the memory and agents modules.
-    Columns added here later are added to an existing table at start-up (as NULLABLE, the
-    only kind BigQuery can add), so a dataset made by an older mainloop keeps working.
+    The four record tables come from their specs (store/records.py). Columns added there later are
+    added to an existing table at start-up (as NULLABLE, the only kind BigQuery can add), so a dataset
+    made by an older mainloop keeps working.
     """
     from google.cloud.bigquery import SchemaField as F
 
-    def req(name: str, kind: str) -> F:
-        return F(name, kind, mode="REQUIRED")
-
-    return {
-        "threads": (
-            [
-                req("id", "STRING"),
-                F("parent_id", "STRING"),
-                req("thread_type", "STRING"),
-                req("title", "STRING"),
-                req("thread_context", "STRING"),
-                req("status", "STRING"),
-                req("created_at", "TIMESTAMP"),
-                req("updated_at", "TIMESTAMP"),
-            ],
-            None,
-            ["thread_type", "id"],
-        ),
-        "messages": (
-            [
-                req("id", "STRING"),
-                req("thread_id", "STRING"),
-                req("seq", "INT64"),
-                req("role", "STRING"),
-                req("content", "STRING"),
-                req("created_at", "TIMESTAMP"),
-                F("idempotency_key", "STRING"),
-                F("metadata", "JSON"),
-            ],
-            "created_at",
-            ["thread_id"],
-        ),
-        "summaries": (
-            [
-                req("id", "STRING"),
-                req("thread_id", "STRING"),
-                req("granularity", "STRING"),
-                req("period_start", "TIMESTAMP"),
-                req("period_end", "TIMESTAMP"),
-                req("content", "STRING"),
-                req("source_message_count", "INT64"),
-                req("token_count", "INT64"),
-                req("summariser", "STRING"),
-                req("created_at", "TIMESTAMP"),
-                req("stale", "BOOL"),
-            ],
-            "period_start",
-            ["thread_id", "granularity"],
-        ),
-        "message_vectors": (  # semantic search (bigquery_vectors); empty while it is off
-            [
-                req("message_id", "STRING"),
-                req("thread_id", "STRING"),
-                req("created_at", "TIMESTAMP"),  # the message's, for the time filters
-                req("model", "STRING"),
-                F("vector", "FLOAT64", mode="REPEATED"),
-            ],
-            "created_at",
-            ["model", "thread_id"],
-        ),
-        "agent_runs": (
-            [
-                req("id", "STRING"),
-                req("thread_id", "STRING"),
-                req("parent_thread_id", "STRING"),
-                req("title", "STRING"),
-                req("prompt", "STRING"),
-                req("work_folder", "STRING"),
-                req("runner", "STRING"),
-                req("status", "STRING"),
-                F("result", "STRING"),
-                F("error", "STRING"),
-                F("external_id", "STRING"),
-                req("owner", "STRING"),
-                req("created_at", "TIMESTAMP"),
-                F("started_at", "TIMESTAMP"),
-                F("finished_at", "TIMESTAMP"),
-                # Set by interrupt_unfinished's one UPDATE so it can read back exactly the runs it ended.
-                F("finish_token", "STRING"),
-            ],
-            None,
-            ["status", "parent_thread_id"],
-        ),
+    specs: dict[str, tuple[list[F], str | None, list[str]]] = {
+        r.table: (
+            [F(c.name, BQ_TYPES[c.kind], mode="REQUIRED" if c.required else "NULLABLE") for c in r.columns],
+            *LAYOUT[r.table],
+        )
+        for r in RECORDS
     }
+    specs["message_vectors"] = (  # semantic search (vectors.py); empty while it is off
+        [
+            F("message_id", "STRING", mode="REQUIRED"),
+            F("thread_id", "STRING", mode="REQUIRED"),
+            F("created_at", "TIMESTAMP", mode="REQUIRED"),  # the message's, for the time filters
+            F("model", "STRING", mode="REQUIRED"),
+            F("vector", "FLOAT64", mode="REPEATED"),
+        ],
+        "created_at",
+        ["model", "thread_id"],
+    )
+    return specs

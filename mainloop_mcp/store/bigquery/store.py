@@ -7,13 +7,12 @@ replayed post never doubles. A new message is followed by two more statements, r
 time (BigQuery DML touches one table per statement): an UPDATE bumping its thread's updated_at
 and an UPDATE marking the summaries covering it stale. If the process dies after the MERGE,
 updated_at lags until the thread's next message and a covering summary stays fresh until the
-next message in its period. Summaries and search live in bigquery_memory.py, agent runs in
-bigquery_runs.py.
+next message in its period. Summaries and search live in memory.py, agent runs in
+runs.py.
 """
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from datetime import datetime
@@ -38,29 +37,34 @@ from mainloop_mcp.model import (
     new_id,
     utc_now,
 )
+from mainloop_mcp.store import records
 from mainloop_mcp.store.base import (
     check_limit,
     check_time_range,
     resolve_parent,
     same_message,
 )
-from mainloop_mcp.store.bigquery_activity import BigQueryActivity
-from mainloop_mcp.store.bigquery_changes import BigQueryChangeLog
-from mainloop_mcp.store.bigquery_client import BigQueryClient, array, scalar, struct_array
-from mainloop_mcp.store.bigquery_edits import BigQueryEdits
-from mainloop_mcp.store.bigquery_memory import BigQueryMemory
-from mainloop_mcp.store.bigquery_rows import (
+from mainloop_mcp.store.bigquery.activity import BigQueryActivity
+from mainloop_mcp.store.bigquery.changes import BigQueryChangeLog
+from mainloop_mcp.store.bigquery.client import BigQueryClient, array, scalar, struct_array
+from mainloop_mcp.store.bigquery.edits import BigQueryEdits
+from mainloop_mcp.store.bigquery.memory import BigQueryMemory
+from mainloop_mcp.store.bigquery.rows import (
     MESSAGE_COLUMNS,
     THREAD_COLUMNS,
     after_clause,
     after_params,
     bq_column,
+    insert_sql,
+    merge_sql,
     message_from_row,
+    params_row,
+    scalars,
     thread_from_row,
 )
-from mainloop_mcp.store.bigquery_runs import BigQueryAgentRuns
-from mainloop_mcp.store.bigquery_schema import BigQueryTarget
-from mainloop_mcp.store.bigquery_search import SEARCHED_TABLES, search_index_ddl
+from mainloop_mcp.store.bigquery.runs import BigQueryAgentRuns
+from mainloop_mcp.store.bigquery.schema import BigQueryTarget
+from mainloop_mcp.store.bigquery.search import SEARCHED_TABLES, search_index_ddl
 from mainloop_mcp.store.changes import ChangeLog
 from mainloop_mcp.store.paging import THREADS, messages_keyset
 from mainloop_mcp.store.timestamps import from_micros, to_micros
@@ -173,19 +177,8 @@ class BigQueryStore(BigQueryMemory, BigQueryAgentRuns, BigQueryEdits, BigQueryAc
         )
 
     async def insert_thread(self, thread: Thread) -> None:
-        await self.bq.dml(
-            f"INSERT INTO {self._threads} (id, parent_id, thread_type, title, thread_context, status, created_at,"
-            " updated_at) VALUES (@id, @parent, @type, @title, @context, 'active', TIMESTAMP_MICROS(@now),"
-            " TIMESTAMP_MICROS(@now))",
-            [
-                scalar("id", "STRING", thread.id),
-                scalar("parent", "STRING", thread.parent_id),
-                scalar("type", "STRING", thread.thread_type.value),
-                scalar("title", "STRING", thread.title),
-                scalar("context", "STRING", thread.thread_context),
-                scalar("now", "INT64", to_micros(thread.created_at)),
-            ],
-        )
+        row = params_row(records.THREADS, thread)
+        await self.bq.dml(insert_sql(records.THREADS, self._threads, row), scalars(row))
 
     async def list_threads(self, where: ThreadFilter, limit: int = 50, cursor: str | None = None) -> ThreadPage:
         check_limit(limit)
@@ -252,25 +245,11 @@ class BigQueryStore(BigQueryMemory, BigQueryAgentRuns, BigQueryEdits, BigQueryAc
         )
 
     def message_row(self, m: Message) -> dict[str, tuple[str, Any]]:
-        return {
-            "id": ("STRING", m.id),
-            "thread_id": ("STRING", m.thread_id),
-            "seq": ("INT64", self._seq.next()),
-            "role": ("STRING", m.role.value),
-            "content": ("STRING", m.content),
-            "created_us": ("INT64", to_micros(m.created_at)),
-            "idempotency_key": ("STRING", m.idempotency_key),
-            "metadata": ("STRING", json.dumps(m.metadata)),
-        }
+        return params_row(records.MESSAGES, m, seq=("INT64", self._seq.next()))
 
     def merge_messages_sql(self, source: str, key: str = "idempotency_key") -> str:
         """Insert the source rows whose `key` is new (a NULL key never matches, so it always inserts)."""
-        return (
-            f"MERGE {self._messages} T USING ({source}) S ON T.{key} = S.{key}"
-            " WHEN NOT MATCHED THEN INSERT (id, thread_id, seq, role, content, created_at, idempotency_key, metadata)"
-            " VALUES (S.id, S.thread_id, S.seq, S.role, S.content, TIMESTAMP_MICROS(S.created_us),"
-            " S.idempotency_key, PARSE_JSON(S.metadata))"
-        )
+        return merge_sql(records.MESSAGES, self._messages, source, key, stored=("seq",))
 
     async def after_insert(self, messages: list[Message]) -> None:
         """What SQLite does by trigger and in the same transaction: bump each thread's updated_at and mark
@@ -387,7 +366,7 @@ class BigQueryStore(BigQueryMemory, BigQueryAgentRuns, BigQueryEdits, BigQueryAc
         return MessagePage(messages=[message_from_row(r) for r in rows], next_cursor=next_cursor)
 
     def vectors(self, model: str, dim: int) -> VectorStore[Any]:
-        from mainloop_mcp.store.bigquery_vectors import BigQueryVectors
+        from mainloop_mcp.store.bigquery.vectors import BigQueryVectors
 
         return BigQueryVectors(self.bq, self._clock, model)
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
 from mainloop_mcp.model import Message
-from mainloop_mcp.store.rows import message_from_row
+from mainloop_mcp.store.records import MESSAGES
 
 T = TypeVar("T")
 CHUNK = 500  # thread ids per statement, well under SQLite's bound-parameter limit
@@ -38,7 +38,7 @@ class SqliteActivity:
                     chunk,
                 ).fetchall()
                 for row in rows:
-                    found[row["thread_id"]] = (int(row["activity_count"]), message_from_row(row))
+                    found[row["thread_id"]] = (int(row["activity_count"]), MESSAGES.from_row(row))
             return found
 
         return await self._run(read)

@@ -7,8 +7,8 @@ cost two jobs per thread (a page listing 50 threads started 100 jobs).
 from __future__ import annotations
 
 from mainloop_mcp.model import Message
-from mainloop_mcp.store.bigquery_client import BigQueryClient, array
-from mainloop_mcp.store.bigquery_rows import MESSAGE_COLUMNS, message_from_row
+from mainloop_mcp.store.bigquery.client import BigQueryClient, array
+from mainloop_mcp.store.bigquery.rows import MESSAGE_COLUMNS, message_from_row
 
 
 class BigQueryActivity:

@@ -19,7 +19,7 @@ from datetime import datetime
 import numpy as np
 import numpy.typing as npt
 
-from mainloop_mcp.store.sqlite import SqliteStore
+from mainloop_mcp.store.sqlite.store import SqliteStore
 from mainloop_mcp.store.timestamps import from_micros, maybe_to_micros
 from mainloop_mcp.store.vectors import NearMessage
 

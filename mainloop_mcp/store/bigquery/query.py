@@ -3,7 +3,7 @@
 Same: an OR of the meaningful terms ranks, `must` terms are required, `must_not` terms exclude,
 compound tokens and phrases match as word sequences, synced summary copies are not searched.
 Differs: no stemming ("graduated" does not find "graduate") and no prefix matching (a prefix term
-matches as a whole word); ranking is bigquery_search's tf score, not BM25; `must_not` is applied
+matches as a whole word); ranking is search.py's tf score, not BM25; `must_not` is applied
 to the fetched candidates, so a page can hold fewer hits than asked. Thread titles and standing
 context are matched in Python over the active threads (one query).
 """
@@ -14,8 +14,8 @@ from datetime import datetime
 
 from mainloop_mcp.model import Granularity, SearchHit, TextQuery
 from mainloop_mcp.store.base import check_limit
-from mainloop_mcp.store.bigquery_client import BigQueryClient, array
-from mainloop_mcp.store.bigquery_search import MAX_TERMS, WORD, search_text, snippet, words_of
+from mainloop_mcp.store.bigquery.client import BigQueryClient, array
+from mainloop_mcp.store.bigquery.search import MAX_TERMS, WORD, search_text, snippet, words_of
 from mainloop_mcp.store.timestamps import from_micros
 
 EXCLUSION_SLACK = 20  # extra candidates fetched when terms exclude

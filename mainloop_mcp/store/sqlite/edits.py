@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, TypeVar
 from mainloop_mcp.errors import NotFound
 from mainloop_mcp.model import Message, NewMessage, Thread, ThreadStatus
 from mainloop_mcp.store.base import check_move, check_supersede, check_unarchive, tombstone, valid_title
-from mainloop_mcp.store.rows import message_from_row
+from mainloop_mcp.store.records import MESSAGES
 from mainloop_mcp.store.timestamps import from_micros
 
 T = TypeVar("T")
@@ -71,7 +71,7 @@ class SqliteEdits:
         row = self._conn.execute("SELECT * FROM messages WHERE id = ?", (message_id,)).fetchone()
         if row is None:
             raise NotFound(f"no message with id {message_id!r}; read_messages or search show message ids")
-        return message_from_row(row)
+        return MESSAGES.from_row(row)
 
     async def get_message(self, message_id: str) -> Message:
         return await self._run(lambda: self._message(message_id))

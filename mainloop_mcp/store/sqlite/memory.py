@@ -13,9 +13,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
 
 from mainloop_mcp.model import Granularity, NewSummary, SearchHit, Summary, TextQuery, Thread, new_id
-from mainloop_mcp.store import sqlite_search
 from mainloop_mcp.store.base import check_limit, check_time_range
-from mainloop_mcp.store.rows import summary_from_row
+from mainloop_mcp.store.records import SUMMARIES
+from mainloop_mcp.store.sqlite import search as sqlite_search
 from mainloop_mcp.store.timestamps import from_micros, to_micros
 
 T = TypeVar("T")
@@ -115,7 +115,7 @@ class SqliteMemory:
             "SELECT * FROM summaries WHERE thread_id = ? AND granularity = ? AND period_start = ?",
             (new.thread_id, new.granularity.value, start),
         ).fetchone()
-        return summary_from_row(row)
+        return SUMMARIES.from_row(row)
 
     async def get_summaries(
         self, thread_id: str, granularity: Granularity, since: datetime, until: datetime
@@ -129,7 +129,7 @@ class SqliteMemory:
                 " AND period_start >= ? AND period_start < ? ORDER BY period_start",
                 (thread_id, granularity.value, to_micros(since), to_micros(until)),
             ).fetchall()
-            return [summary_from_row(r) for r in rows]
+            return [SUMMARIES.from_row(r) for r in rows]
 
         return await self._run(query)
 

@@ -15,14 +15,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from mainloop_mcp.errors import InvalidInput
 from mainloop_mcp.model import NewThread, Thread, ThreadType, new_ids
 from mainloop_mcp.store.imports import ImportCounts, ImportedThread
-from mainloop_mcp.store.sqlite_memory import index_new_messages, stale_marking_per_batch
+from mainloop_mcp.store.records import MESSAGES
+from mainloop_mcp.store.sqlite.memory import index_new_messages, stale_marking_per_batch
 
 T = TypeVar("T")
 
-INSERT_MESSAGE = (
-    "INSERT OR IGNORE INTO messages (id, thread_id, role, content, created_at, idempotency_key, metadata)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?)"
-)
+INSERT_MESSAGE = MESSAGES.insert_sql("INSERT OR IGNORE")  # rows in MESSAGES.names order
 
 
 class SqliteImport:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from mainloop_mcp.store.bigquery_client import BigQueryClient, scalar
+from mainloop_mcp.store.bigquery.client import BigQueryClient, scalar
 from mainloop_mcp.store.changes import ACTIVE_THREADS_URI, RECENT_AGENTS_URI, Change, ChangeListener
 
 # Rows whose change time is this close to the newest one seen are read again on the next poll, so a

@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING
 from mainloop_mcp.errors import NotFound
 from mainloop_mcp.model import Granularity, NewSummary, SearchHit, Summary, TextQuery, Thread, new_id
 from mainloop_mcp.store.base import check_time_range
-from mainloop_mcp.store.bigquery_client import BigQueryClient, array, scalar, struct_array
-from mainloop_mcp.store.bigquery_query import search_query, search_threads
-from mainloop_mcp.store.bigquery_rows import SUMMARY_COLUMNS, summary_from_row
+from mainloop_mcp.store.bigquery.client import BigQueryClient, array, scalar, struct_array
+from mainloop_mcp.store.bigquery.query import search_query, search_threads
+from mainloop_mcp.store.bigquery.rows import SUMMARY_COLUMNS, summary_from_row
 from mainloop_mcp.store.timestamps import from_micros, to_micros
 
 SummaryKey = tuple[str, str, int]

@@ -17,7 +17,7 @@ from google.cloud import bigquery
 from google.cloud.bigquery.retry import DEFAULT_JOB_RETRY, DEFAULT_RETRY
 
 from mainloop_mcp.errors import MainloopError
-from mainloop_mcp.store.bigquery_schema import DEFAULT_LOCATION, BigQueryTarget, table_specs
+from mainloop_mcp.store.bigquery.schema import DEFAULT_LOCATION, BigQueryTarget, table_specs
 
 T = TypeVar("T")
 SCOPES = ["https://www.googleapis.com/auth/bigquery"]

@@ -1,0 +1,1 @@
+"""The BigQuery backend: `store.py` holds the store class; the other modules its parts."""

@@ -1,0 +1,1 @@
+"""The SQLite backend: `store.py` holds the store class; the other modules its parts."""
