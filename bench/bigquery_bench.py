@@ -23,6 +23,8 @@ from typing import Any
 
 import anyio
 
+from mainloop_mcp.agents.reports import run_posts
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the emulator launcher lives in tests/
 
 from mainloop_mcp.model import (
@@ -180,14 +182,25 @@ async def bench_runs(store: BigQueryStore, counter: JobCounter, project: str) ->
 
     await timed("create_run", counter, 10, create)
     await timed("start_run", counter, 5, lambda i: store.start_run(made[i].id, external_id=f"job-{i}"))
-    await timed("finish_run", counter, 5, lambda i: store.finish_run(made[i].id, RunStatus.SUCCEEDED, result="ok"))
     await timed(
-        "finish_run again (already finished)", counter, 5, lambda i: store.finish_run(made[i].id, RunStatus.FAILED)
+        "finish_run",
+        counter,
+        5,
+        lambda i: store.finish_run(made[i].id, RunStatus.SUCCEEDED, result="ok", posts=run_posts),
+    )
+    await timed(
+        "finish_run again (already finished)",
+        counter,
+        5,
+        lambda i: store.finish_run(made[i].id, RunStatus.FAILED, posts=run_posts),
     )
     await timed("get_run", counter, 10, lambda i: store.get_run(made[i].id))
     await timed("list_runs", counter, 10, lambda i: store.list_runs(limit=20))
     await timed(
-        "interrupt_unfinished (5 runs)", counter, 1, lambda i: store.interrupt_unfinished("bench", lambda o: True)
+        "interrupt_unfinished (5 runs)",
+        counter,
+        1,
+        lambda i: store.interrupt_unfinished("bench", lambda o: True, posts=run_posts),
     )
 
 

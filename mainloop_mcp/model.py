@@ -396,3 +396,19 @@ class TextQuery(BaseModel):
     @property
     def positive(self) -> tuple[QueryTerm, ...]:
         return self.must + self.should
+
+
+TRUNCATION_NOTE = "\n\n[... output truncated: it was {size:,} bytes; the message limit is 480 KiB]"
+
+
+def clip(text: str, limit: int = MAX_CONTENT_BYTES - 200) -> str:
+    """Fit text into one message: keep the head and say how much was cut."""
+    raw = text.encode("utf-8", "surrogatepass")
+    if len(raw) <= limit and json_len(text) <= limit:
+        return text
+    note = TRUNCATION_NOTE.format(size=len(raw))  # counted in the limit, so clipping twice changes nothing
+    room = limit - len(note.encode())
+    head = raw[:room].decode("utf-8", errors="ignore")
+    while json_len(head) > room:  # escapes (control characters) make the JSON longer than the text
+        head = head[: len(head) * room // json_len(head)]
+    return head + note

@@ -8,6 +8,7 @@ from typing import Protocol
 import anyio
 import pytest
 
+from mainloop_mcp.agents.reports import run_posts
 from mainloop_mcp.errors import InvalidInput, NotFound
 from mainloop_mcp.model import NewAgentRun, NewThread, Order, Role, RunStatus, ThreadFilter, ThreadType
 from mainloop_mcp.store import Store
@@ -72,9 +73,9 @@ async def test_finish_posts_result_and_a_one_line_outcome_once(runs: RunsStore, 
     started = await runs.start_run(run.id, external_id="job-1")
     assert started.status is RunStatus.RUNNING and started.external_id == "job-1" and started.started_at
     clock.advance(seconds=1)
-    done = await runs.finish_run(run.id, RunStatus.SUCCEEDED, result="line one\nline two")
+    done = await runs.finish_run(run.id, RunStatus.SUCCEEDED, result="line one\nline two", posts=run_posts)
     assert done.status is RunStatus.SUCCEEDED and done.finished_at and done.result == "line one\nline two"
-    again = await runs.finish_run(run.id, RunStatus.FAILED, error="late")
+    again = await runs.finish_run(run.id, RunStatus.FAILED, error="late", posts=run_posts)
     assert again == done
     assert (await runs.start_run(run.id)) == done  # a finished run never goes back to running
     task = (await runs.read_messages(run.thread_id, order=Order.OLDEST)).messages
@@ -89,7 +90,9 @@ async def test_racing_finishes_count_once(runs: RunsStore) -> None:
     ended: list[RunStatus] = []
 
     async def finish(status: RunStatus) -> None:
-        ended.append((await runs.finish_run(run.id, status, result=status.value, error=status.value)).status)
+        ended.append(
+            (await runs.finish_run(run.id, status, result=status.value, error=status.value, posts=run_posts)).status
+        )
 
     async with anyio.create_task_group() as tg:
         for status in (RunStatus.SUCCEEDED, RunStatus.CANCELLED, RunStatus.FAILED):
@@ -103,13 +106,13 @@ async def test_racing_finishes_count_once(runs: RunsStore) -> None:
 async def test_finish_needs_a_final_status(runs: RunsStore) -> None:
     run = await runs.create_run(_new(await _project(runs)))
     with pytest.raises(InvalidInput, match="final status"):
-        await runs.finish_run(run.id, RunStatus.RUNNING)
+        await runs.finish_run(run.id, RunStatus.RUNNING, posts=run_posts)
 
 
 async def test_huge_results_are_kept_whole_and_clipped_in_the_message(runs: RunsStore) -> None:
     run = await runs.create_run(_new(await _project(runs)))
     big = "z" * (2 * 1024 * 1024)
-    done = await runs.finish_run(run.id, RunStatus.SUCCEEDED, result=big)
+    done = await runs.finish_run(run.id, RunStatus.SUCCEEDED, result=big, posts=run_posts)
     assert done.result == big
     posted = (await runs.read_messages(run.thread_id)).messages[0].content
     assert len(posted.encode()) <= 1024 * 1024 and "output truncated: it was 2,097,152 bytes" in posted
@@ -121,7 +124,7 @@ async def test_interrupt_unfinished_ends_queued_and_running_runs_of_gone_owners_
     running = await runs.create_run(_new(parent, title="r", owner="dead"))
     await runs.start_run(running.id)
     finished = await runs.create_run(_new(parent, title="f", owner="dead"))
-    await runs.finish_run(finished.id, RunStatus.FAILED, error="boom")
+    await runs.finish_run(finished.id, RunStatus.FAILED, error="boom", posts=run_posts)
     other_hub = await runs.create_run(_new(parent, title="alive", owner="alive"))
     asked: list[str] = []
 
@@ -129,7 +132,7 @@ async def test_interrupt_unfinished_ends_queued_and_running_runs_of_gone_owners_
         asked.append(owner)
         return owner == "dead"
 
-    interrupted = await runs.interrupt_unfinished("restarted", gone)
+    interrupted = await runs.interrupt_unfinished("restarted", gone, posts=run_posts)
     assert sorted(r.id for r in interrupted) == sorted([queued.id, running.id])
     assert sorted(asked) == ["alive", "dead", "dead"]
     assert {r.status for r in interrupted} == {RunStatus.INTERRUPTED} and {r.error for r in interrupted} == {
@@ -137,7 +140,7 @@ async def test_interrupt_unfinished_ends_queued_and_running_runs_of_gone_owners_
     }
     assert (await runs.get_run(finished.id)).status is RunStatus.FAILED
     assert (await runs.get_run(other_hub.id)).status is RunStatus.QUEUED
-    assert await runs.interrupt_unfinished("again", gone) == []
+    assert await runs.interrupt_unfinished("again", gone, posts=run_posts) == []
     last = (await runs.read_messages(queued.thread_id)).messages[0]
     assert last.role is Role.AGENT and last.content == "Agent run interrupted: restarted"
 

@@ -11,6 +11,7 @@ import pytest
 from mcp import Client
 from mcp_types import LoggingMessageNotificationParams
 
+from mainloop_mcp.agents.reports import run_posts
 from mainloop_mcp.changes.feed import ChangeFeed
 from mainloop_mcp.config import Settings
 from mainloop_mcp.hub import Hub, open_hub
@@ -57,7 +58,7 @@ async def test_every_kind_of_write_logs_its_change_in_order(hub: Hub) -> None:
         run = await store.create_run(
             NewAgentRun(title="t", prompt="p", parent_thread_id=main.id, work_folder="/tmp", runner="local", owner="o")
         )
-        await store.finish_run(run.id, RunStatus.SUCCEEDED, result="done")
+        await store.finish_run(run.id, RunStatus.SUCCEEDED, result="done", posts=run_posts)
 
     changes = await collect(feed, writes)
     uris = [c.uri for c in changes]

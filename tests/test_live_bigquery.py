@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from mainloop_mcp.agents.reports import run_posts
 from mainloop_mcp.model import Granularity, NewAgentRun, NewMessage, NewSummary, NewThread, Role, RunStatus, ThreadType
 from mainloop_mcp.store.base import memory_store
 from mainloop_mcp.store.bigquery.changes import BigQueryChangeLog
@@ -32,7 +33,7 @@ async def test_poll_reports_posts_new_threads_and_agent_runs_once() -> None:
         run = await store.create_run(
             NewAgentRun(title="t", prompt="p", parent_thread_id=main.id, work_folder="/tmp", runner="local", owner="o")
         )
-        await store.finish_run(run.id, RunStatus.SUCCEEDED, result="done")
+        await store.finish_run(run.id, RunStatus.SUCCEEDED, result="done", posts=run_posts)
         later = await log.changes_after(changes[-1].seq, 1000)
         assert later is not None
         assert f"agent://{run.id}" in [c.uri for c in later] and "agents://recent" in [c.uri for c in later]

@@ -9,6 +9,7 @@ from pathlib import Path
 import anyio
 import pytest
 
+from mainloop_mcp.agents.reports import run_posts
 from mainloop_mcp.cli import main
 from mainloop_mcp.model import (
     Granularity,
@@ -59,7 +60,7 @@ async def seed(url: str) -> dict[str, list[str]]:
                 parent_thread_id=garden.id, title="Agent", prompt="dig", work_folder="/w", runner="local", owner="o"
             )
         )
-        await store.finish_run(run.id, RunStatus.SUCCEEDED, result="dug")
+        await store.finish_run(run.id, RunStatus.SUCCEEDED, result="dug", posts=run_posts)
         await store.create_run(  # still queued: copied as it is
             NewAgentRun(
                 parent_thread_id=garden.id, title="Later", prompt="rake", work_folder="/w", runner="k8s", owner="o"

@@ -19,6 +19,7 @@ from mainloop_mcp.agents.backends import Backend, check_work_folder, resolve_bac
 from mainloop_mcp.agents.chat_history import HistorySource, chat_prompt, transcript_history
 from mainloop_mcp.agents.claude_code import AgentConnection
 from mainloop_mcp.agents.owner import owner_gone, this_process
+from mainloop_mcp.agents.reports import run_posts
 from mainloop_mcp.agents.runner import AgentJob, LocalRunner, Runner
 from mainloop_mcp.agents.sandbox import Sandbox, bwrap_path
 from mainloop_mcp.config import Settings
@@ -32,9 +33,10 @@ from mainloop_mcp.model import (
     NewMessage,
     Role,
     RunStatus,
+    clip,
 )
 from mainloop_mcp.store import Store
-from mainloop_mcp.store.base import AgentRunStore, clip
+from mainloop_mcp.store.base import AgentRunStore
 from mainloop_mcp.store.byte_pages import fit_page
 
 log = logging.getLogger(__name__)
@@ -79,7 +81,7 @@ class AgentService:
 
     async def start(self) -> list[AgentRun]:
         """Runs left queued or running by a previous hub process can't be resumed: record them interrupted."""
-        interrupted = await self._store.interrupt_unfinished(RESTART_REASON, owner_gone)
+        interrupted = await self._store.interrupt_unfinished(RESTART_REASON, owner_gone, posts=run_posts)
         if interrupted:
             log.warning("marked %d agent runs interrupted after a restart", len(interrupted))
         return interrupted
@@ -192,7 +194,7 @@ class AgentService:
         finally:
             with anyio.CancelScope(shield=True):
                 try:
-                    await self._store.finish_run(run.id, status, result=result, error=error)
+                    await self._store.finish_run(run.id, status, result=result, error=error, posts=run_posts)
                 finally:
                     self._live.pop(run.id, None)
                     live.done.set()

@@ -8,8 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from mainloop_mcp.model import MAX_CONTENT_BYTES, MAX_TITLE_CHARS, Role
-from mainloop_mcp.store.base import clip
+from mainloop_mcp.model import MAX_CONTENT_BYTES, MAX_TITLE_CHARS, Role, clip
 from mainloop_mcp.store.imports import ImportedMessage, ImportedThread
 from mainloop_mcp.store.timestamps import to_micros
 

@@ -12,7 +12,6 @@ from typing import Any, Protocol, cast, runtime_checkable
 
 from mainloop_mcp.errors import Conflict, InvalidInput, MainloopError
 from mainloop_mcp.model import (
-    MAX_CONTENT_BYTES,
     MAX_PAGE_SIZE,
     AgentRun,
     AgentRunPage,
@@ -34,7 +33,6 @@ from mainloop_mcp.model import (
     ThreadStatus,
     ThreadType,
     check_title,
-    json_len,
 )
 from mainloop_mcp.store.vectors import VectorStore
 
@@ -88,6 +86,10 @@ class WriteHealth(Protocol):
         ...
 
 
+RunPosts = Callable[[AgentRun], list[NewMessage]]
+"""What the end of a run posts, in the same transaction as the end (worded by agents/reports.py)."""
+
+
 @runtime_checkable
 class AgentRunStore(Protocol):
     """Persistence for sub-agent runs. A run and its task thread are born together and end together.
@@ -116,50 +118,20 @@ class AgentRunStore(Protocol):
         ...
 
     async def finish_run(
-        self, run_id: str, status: RunStatus, result: str | None = None, error: str | None = None
+        self, run_id: str, status: RunStatus, result: str | None = None, error: str | None = None, *, posts: RunPosts
     ) -> AgentRun:
-        """Record how a run ended and, in the same transaction, post the result (or error) into its task
-        thread and a one-line outcome into the parent. Only the first finish counts; later ones return it."""
+        """Record how a run ended and, in the same transaction, post `posts(run)` (its result into the task
+        thread, a one-line outcome into the parent). Only the first finish counts; later ones return it."""
         ...
 
-    async def interrupt_unfinished(self, reason: str, owner_gone: Callable[[str], bool]) -> list[AgentRun]:
-        """Mark queued or running runs whose owner process is gone interrupted, posting `reason` as the outcome.
+    async def interrupt_unfinished(
+        self, reason: str, owner_gone: Callable[[str], bool], *, posts: RunPosts
+    ) -> list[AgentRun]:
+        """Mark queued or running runs whose owner process is gone interrupted (error `reason`), with their posts.
 
         Runs owned by a hub that is still alive (e.g. `mainloop serve` while `mainloop stdio` starts on the
         same file) are left alone."""
         ...
-
-
-def outcome_line(run: AgentRun) -> str:
-    """The one line a parent thread gets when one of its task runs ends."""
-    detail = run.error if run.error is not None else (run.result or "")
-    first = next((line.strip() for line in detail.splitlines() if line.strip()), "")
-    if len(first) > 160:
-        first = first[:157] + "..."
-    return f"Agent run {run.id} ({run.title!r}) {run.status.value}" + (f": {first}" if first else "")
-
-
-TRUNCATION_NOTE = "\n\n[... output truncated: it was {size:,} bytes; the message limit is 480 KiB]"
-
-
-def clip(text: str, limit: int = MAX_CONTENT_BYTES - 200) -> str:
-    """Fit text into one message: keep the head and say how much was cut."""
-    raw = text.encode("utf-8", "surrogatepass")
-    if len(raw) <= limit and json_len(text) <= limit:
-        return text
-    note = TRUNCATION_NOTE.format(size=len(raw))  # counted in the limit, so clipping twice changes nothing
-    room = limit - len(note.encode())
-    head = raw[:room].decode("utf-8", errors="ignore")
-    while json_len(head) > room:  # escapes (control characters) make the JSON longer than the text
-        head = head[: len(head) * room // json_len(head)]
-    return head + note
-
-
-def report(run: AgentRun) -> str:
-    """What a task thread gets when its run ends: the agent's answer, or what went wrong."""
-    if run.status is RunStatus.SUCCEEDED:
-        return clip(run.result or "(the agent returned no text)")
-    return clip(f"Agent run {run.status.value}: {run.error or 'no detail'}")
 
 
 def check_finish(status: RunStatus) -> None:

@@ -33,7 +33,7 @@ from mainloop_mcp.model import (
     ThreadType,
     new_id,
 )
-from mainloop_mcp.store.base import check_finish, check_limit, outcome_line, report
+from mainloop_mcp.store.base import RunPosts, check_finish, check_limit
 from mainloop_mcp.store.bigquery.client import BigQueryClient, array, scalar
 from mainloop_mcp.store.bigquery.rows import RUN_COLUMNS, after_clause, after_params, bq_column, run_from_row
 from mainloop_mcp.store.paging import RUNS
@@ -159,7 +159,7 @@ class BigQueryAgentRuns:
         return await self.get_run(run_id)
 
     async def finish_run(
-        self, run_id: str, status: RunStatus, result: str | None = None, error: str | None = None
+        self, run_id: str, status: RunStatus, result: str | None = None, error: str | None = None, *, posts: RunPosts
     ) -> AgentRun:
         check_finish(status)
         before = await self.get_run(run_id)
@@ -182,10 +182,12 @@ class BigQueryAgentRuns:
         run = before.model_copy(
             update={"status": status, "result": result, "error": error, "finished_at": from_micros(now)}
         )
-        await self._post_outcomes([run])
+        await self._post_outcomes([run], posts)
         return run
 
-    async def interrupt_unfinished(self, reason: str, owner_gone: Callable[[str], bool]) -> list[AgentRun]:
+    async def interrupt_unfinished(
+        self, reason: str, owner_gone: Callable[[str], bool], *, posts: RunPosts
+    ) -> list[AgentRun]:
         """One UPDATE for all the gone owners' runs; a token it writes reads back exactly the runs it ended."""
         rows = await self.bq.rows(f"SELECT id, owner FROM {self._runs} WHERE {UNFINISHED}")
         gone = [r["id"] for r in rows if owner_gone(r["owner"] or "")]
@@ -208,21 +210,11 @@ class BigQueryAgentRuns:
         )
         runs = [run_from_row(r) for r in ended]
         if runs:
-            await self._post_outcomes(runs)
+            await self._post_outcomes(runs, posts)
         return runs
 
-    async def _post_outcomes(self, runs: list[AgentRun]) -> None:
-        """The result (or error) into each task thread and one outcome line into each parent: one MERGE."""
-        messages: list[Message] = []
-        for run in runs:
-            meta = {"agent_run": run.id, "status": run.status.value}
-            messages += [
-                self._fill(NewMessage(thread_id=run.thread_id, role=Role.AGENT, content=report(run), metadata=meta)),
-                self._fill(
-                    NewMessage(
-                        thread_id=run.parent_thread_id, role=Role.SYSTEM, content=outcome_line(run), metadata=meta
-                    )
-                ),
-            ]
+    async def _post_outcomes(self, runs: list[AgentRun], posts: RunPosts) -> None:
+        """Each run's posts (its result into the task thread, an outcome line into the parent): one MERGE."""
+        messages = [self._fill(new) for run in runs for new in posts(run)]
         await self.insert_messages(messages)
         await self.after_insert(messages)

@@ -24,7 +24,7 @@ from mainloop_mcp.model import (
     ThreadType,
     new_id,
 )
-from mainloop_mcp.store.base import check_finish, check_limit, outcome_line, report
+from mainloop_mcp.store.base import RunPosts, check_finish, check_limit
 from mainloop_mcp.store.paging import RUNS
 from mainloop_mcp.store.records import AGENT_RUNS
 from mainloop_mcp.store.timestamps import from_micros
@@ -131,7 +131,13 @@ class SqliteAgentRuns:
         return await self._run(start)
 
     def _finish_in(
-        self, c: sqlite3.Connection, run_id: str, status: RunStatus, result: str | None, error: str | None
+        self,
+        c: sqlite3.Connection,
+        run_id: str,
+        status: RunStatus,
+        result: str | None,
+        error: str | None,
+        posts: RunPosts,
     ) -> AgentRun:
         before = self._get_run(run_id)
         if before.status.finished:
@@ -141,32 +147,27 @@ class SqliteAgentRuns:
             (status.value, result, error, self._now(), run_id),
         )
         run = self._get_run(run_id)
-        meta = {"agent_run": run.id, "status": run.status.value}
-        self._insert(
-            c,
-            [
-                NewMessage(thread_id=run.thread_id, role=Role.AGENT, content=report(run), metadata=meta),
-                NewMessage(thread_id=run.parent_thread_id, role=Role.SYSTEM, content=outcome_line(run), metadata=meta),
-            ],
-        )
+        self._insert(c, posts(run))
         return run
 
     async def finish_run(
-        self, run_id: str, status: RunStatus, result: str | None = None, error: str | None = None
+        self, run_id: str, status: RunStatus, result: str | None = None, error: str | None = None, *, posts: RunPosts
     ) -> AgentRun:
         check_finish(status)
 
         def finish() -> AgentRun:
             with self._tx() as c:
-                return self._finish_in(c, run_id, status, result, error)
+                return self._finish_in(c, run_id, status, result, error, posts)
 
         return await self._run(finish)
 
-    async def interrupt_unfinished(self, reason: str, owner_gone: Callable[[str], bool]) -> list[AgentRun]:
+    async def interrupt_unfinished(
+        self, reason: str, owner_gone: Callable[[str], bool], *, posts: RunPosts
+    ) -> list[AgentRun]:
         def interrupt() -> list[AgentRun]:
             with self._tx() as c:
                 rows = c.execute("SELECT id, owner FROM agent_runs WHERE status IN ('queued', 'running')").fetchall()
                 gone = [r["id"] for r in rows if owner_gone(r["owner"])]
-                return [self._finish_in(c, run_id, RunStatus.INTERRUPTED, None, reason) for run_id in gone]
+                return [self._finish_in(c, run_id, RunStatus.INTERRUPTED, None, reason, posts) for run_id in gone]
 
         return await self._run(interrupt)
