@@ -6,24 +6,17 @@ lookup per thread; the counts from one grouped scan of that index.
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Callable
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 from mainloop_mcp.model import Message
 from mainloop_mcp.store.records import MESSAGES
+from mainloop_mcp.store.sqlite.core import SqliteCore
 
 T = TypeVar("T")
 CHUNK = 500  # thread ids per statement, well under SQLite's bound-parameter limit
 
 
-class SqliteActivity:
-    _conn: sqlite3.Connection
-
-    if TYPE_CHECKING:
-
-        async def _run(self, fn: Callable[[], T]) -> T: ...
-
+class SqliteActivity(SqliteCore):
     async def thread_activity(self, thread_ids: list[str]) -> dict[str, tuple[int, Message]]:
         def read() -> dict[str, tuple[int, Message]]:
             found: dict[str, tuple[int, Message]] = {}

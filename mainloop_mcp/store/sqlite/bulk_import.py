@@ -8,33 +8,22 @@ statement, and mark covering summaries stale in one statement instead of one tri
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
-from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from mainloop_mcp.errors import InvalidInput
-from mainloop_mcp.model import NewThread, Thread, ThreadType, new_ids
+from mainloop_mcp.model import NewThread, ThreadType, new_ids
 from mainloop_mcp.store.imports import ImportCounts, ImportedThread
 from mainloop_mcp.store.records import MESSAGES
 from mainloop_mcp.store.sqlite.memory import index_new_messages, stale_marking_per_batch
+from mainloop_mcp.store.sqlite.messages import SqliteMessages
 
 T = TypeVar("T")
 
 INSERT_MESSAGE = MESSAGES.insert_sql("INSERT OR IGNORE")  # rows in MESSAGES.names order
 
 
-class SqliteImport:
+class SqliteImport(SqliteMessages):
     """ImportSink methods of SqliteStore."""
-
-    _conn: sqlite3.Connection
-
-    if TYPE_CHECKING:
-
-        async def _run(self, fn: Callable[[], T]) -> T: ...
-
-        def _tx(self) -> AbstractContextManager[sqlite3.Connection]: ...
-
-        def _create_thread_in(self, c: sqlite3.Connection, new: NewThread) -> Thread: ...
 
     async def import_threads(self, batch: list[ImportedThread]) -> ImportCounts:
         def write() -> ImportCounts:

@@ -8,37 +8,20 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable
-from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 from mainloop_mcp.errors import NotFound
 from mainloop_mcp.model import Message, NewMessage, Thread, ThreadStatus
 from mainloop_mcp.store.base import check_move, check_supersede, check_unarchive, tombstone, valid_title
 from mainloop_mcp.store.records import MESSAGES
+from mainloop_mcp.store.sqlite.messages import SqliteMessages
 from mainloop_mcp.store.timestamps import from_micros
 
 T = TypeVar("T")
 SEARCH_INDEXES = ("messages_fts", "summaries_fts")
 
 
-class SqliteEdits:
-    _conn: sqlite3.Connection
-
-    if TYPE_CHECKING:
-
-        async def _run(self, fn: Callable[[], T]) -> T: ...
-
-        def _tx(self) -> AbstractContextManager[sqlite3.Connection]: ...
-
-        def _now(self) -> int: ...
-
-        def _get_thread(self, thread_id: str) -> Thread: ...
-
-        def _update_now(self, thread_id: str, assignment: str, value: str) -> Thread: ...
-
-        def _insert(self, c: sqlite3.Connection, batch: list[NewMessage]) -> list[Message | str]: ...
-
+class SqliteEdits(SqliteMessages):
     async def rename_thread(self, thread_id: str, title: str) -> Thread:
         checked = valid_title(title)
         return await self._run(lambda: self._update_now(thread_id, "title = ?", checked))

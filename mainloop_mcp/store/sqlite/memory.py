@@ -7,15 +7,16 @@ thread/message store stays small.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
-from mainloop_mcp.model import Granularity, NewSummary, SearchHit, Summary, TextQuery, Thread, new_id
+from mainloop_mcp.model import Granularity, NewSummary, SearchHit, Summary, TextQuery, new_id
 from mainloop_mcp.store.base import check_limit, check_time_range
 from mainloop_mcp.store.records import SUMMARIES
 from mainloop_mcp.store.sqlite import search as sqlite_search
+from mainloop_mcp.store.sqlite.threads import SqliteThreads
 from mainloop_mcp.store.timestamps import from_micros, to_micros
 
 T = TypeVar("T")
@@ -59,20 +60,8 @@ def stale_marking_per_batch(c: sqlite3.Connection, after_seq: int) -> Iterator[N
     )
 
 
-class SqliteMemory:
+class SqliteMemory(SqliteThreads):
     """Summary store and search index methods of SqliteStore."""
-
-    _conn: sqlite3.Connection
-
-    if TYPE_CHECKING:
-
-        async def _run(self, fn: Callable[[], T]) -> T: ...
-
-        def _tx(self) -> AbstractContextManager[sqlite3.Connection]: ...
-
-        def _now(self) -> int: ...
-
-        def _get_thread(self, thread_id: str) -> Thread: ...
 
     async def put_summaries(self, batch: list[NewSummary]) -> list[Summary]:
         def put() -> list[Summary]:

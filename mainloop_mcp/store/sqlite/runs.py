@@ -7,43 +7,31 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
-from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from mainloop_mcp.errors import NotFound
 from mainloop_mcp.model import (
     AgentRun,
     AgentRunPage,
-    Message,
     NewAgentRun,
     NewMessage,
     NewThread,
     Role,
     RunStatus,
-    Thread,
     ThreadType,
     new_id,
 )
 from mainloop_mcp.store.base import RunPosts, check_finish, check_limit
 from mainloop_mcp.store.paging import RUNS
 from mainloop_mcp.store.records import AGENT_RUNS
+from mainloop_mcp.store.sqlite.messages import SqliteMessages
 from mainloop_mcp.store.timestamps import from_micros
 
 T = TypeVar("T")
 
 
-class SqliteAgentRuns:
+class SqliteAgentRuns(SqliteMessages):
     """AgentRunStore on SqliteStore's connection; every method is one transaction."""
-
-    if TYPE_CHECKING:
-        _conn: sqlite3.Connection
-
-        async def _run(self, fn: Callable[[], T]) -> T: ...
-        def _tx(self) -> AbstractContextManager[sqlite3.Connection]: ...
-        def _now(self) -> int: ...
-        def _get_thread(self, thread_id: str) -> Thread: ...
-        def _create_thread_in(self, c: sqlite3.Connection, new: NewThread) -> Thread: ...
-        def _insert(self, c: sqlite3.Connection, batch: list[NewMessage]) -> list[Message | str]: ...
 
     def _get_run(self, run_id: str) -> AgentRun:
         row = self._conn.execute("SELECT * FROM agent_runs WHERE id = ?", (run_id,)).fetchone()
