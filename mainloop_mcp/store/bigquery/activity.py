@@ -7,13 +7,12 @@ cost two jobs per thread (a page listing 50 threads started 100 jobs).
 from __future__ import annotations
 
 from mainloop_mcp.model import Message
-from mainloop_mcp.store.bigquery.client import BigQueryClient, array
+from mainloop_mcp.store.bigquery.client import array
+from mainloop_mcp.store.bigquery.core import BigQueryCore
 from mainloop_mcp.store.bigquery.rows import MESSAGE_COLUMNS, message_from_row
 
 
-class BigQueryActivity:
-    bq: BigQueryClient
-
+class BigQueryActivity(BigQueryCore):
     async def thread_activity(self, thread_ids: list[str]) -> dict[str, tuple[int, Message]]:
         if not thread_ids:
             return {}

@@ -8,32 +8,19 @@ that leaves nothing secret behind if the second one fails (the message first, th
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from mainloop_mcp.errors import NotFound
 from mainloop_mcp.model import Message, NewMessage, Thread
 from mainloop_mcp.store.base import check_move, check_supersede, check_unarchive, tombstone, valid_title
-from mainloop_mcp.store.bigquery.client import BigQueryClient, scalar
+from mainloop_mcp.store.bigquery.client import scalar
+from mainloop_mcp.store.bigquery.messages import BigQueryMessages
 from mainloop_mcp.store.bigquery.rows import MESSAGE_COLUMNS, message_from_row
 from mainloop_mcp.store.timestamps import from_micros, to_micros
 
-if TYPE_CHECKING:
-    from mainloop_mcp.model import Clock
 
-
-class BigQueryEdits:
-    bq: BigQueryClient
-    _clock: Clock
-    _threads: str
+class BigQueryEdits(BigQueryMessages):
     _messages: str
-
-    if TYPE_CHECKING:
-
-        def _now(self) -> int: ...
-
-        async def get_thread(self, thread_id: str) -> Thread: ...
-
-        async def post_message(self, new: NewMessage) -> Message: ...
 
     async def _set(self, thread_id: str, column: str, kind: str, value: Any) -> Thread:
         await self.get_thread(thread_id)  # NotFound first

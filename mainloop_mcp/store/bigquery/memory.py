@@ -16,14 +16,14 @@ from" is exactly SQLite's stale rule.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from mainloop_mcp.errors import NotFound
-from mainloop_mcp.model import Granularity, NewSummary, SearchHit, Summary, TextQuery, Thread, new_id
+from mainloop_mcp.model import Granularity, NewSummary, SearchHit, Summary, TextQuery, new_id
 from mainloop_mcp.store.base import check_time_range
-from mainloop_mcp.store.bigquery.client import BigQueryClient, array, scalar, struct_array
+from mainloop_mcp.store.bigquery.client import array, scalar, struct_array
 from mainloop_mcp.store.bigquery.query import search_query, search_threads
 from mainloop_mcp.store.bigquery.rows import SUMMARY_COLUMNS, summary_from_row
+from mainloop_mcp.store.bigquery.threads import BigQueryThreads
 from mainloop_mcp.store.timestamps import from_micros, to_micros
 
 SummaryKey = tuple[str, str, int]
@@ -33,16 +33,8 @@ def _key(new: NewSummary) -> SummaryKey:
     return (new.thread_id, new.granularity.value, to_micros(new.period_start))
 
 
-class BigQueryMemory:
+class BigQueryMemory(BigQueryThreads):
     """SummaryStore and SearchIndex methods of BigQueryStore."""
-
-    bq: BigQueryClient
-
-    if TYPE_CHECKING:
-
-        def _now(self) -> int: ...
-
-        async def get_thread(self, thread_id: str) -> Thread: ...
 
     def mark_stale_sql(self) -> str:
         """One UPDATE marking every summary that covers one of @points = [(thread id, micros)] stale."""

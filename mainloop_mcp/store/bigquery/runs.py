@@ -16,25 +16,23 @@ failure at any point leaves only states the rules allow:
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from mainloop_mcp.errors import MainloopError, NotFound
 from mainloop_mcp.model import (
     AgentRun,
     AgentRunPage,
-    Clock,
-    Message,
     NewAgentRun,
     NewMessage,
     NewThread,
     Role,
     RunStatus,
-    Thread,
     ThreadType,
     new_id,
 )
 from mainloop_mcp.store.base import RunPosts, check_finish, check_limit
-from mainloop_mcp.store.bigquery.client import BigQueryClient, array, scalar
+from mainloop_mcp.store.bigquery.client import array, scalar
+from mainloop_mcp.store.bigquery.messages import BigQueryMessages
 from mainloop_mcp.store.bigquery.rows import RUN_COLUMNS, after_clause, after_params, bq_column, run_from_row
 from mainloop_mcp.store.paging import RUNS
 from mainloop_mcp.store.timestamps import from_micros
@@ -42,22 +40,8 @@ from mainloop_mcp.store.timestamps import from_micros
 UNFINISHED = "status IN ('queued', 'running')"
 
 
-class BigQueryAgentRuns:
+class BigQueryAgentRuns(BigQueryMessages):
     """AgentRunStore on BigQueryStore."""
-
-    bq: BigQueryClient
-    _clock: Clock
-
-    if TYPE_CHECKING:
-
-        def _now(self) -> int: ...
-        def _fill(self, new: NewMessage) -> Message: ...
-        def message_row(self, m: Message) -> dict[str, tuple[str, Any]]: ...
-        def merge_messages_sql(self, source: str, key: str = "idempotency_key") -> str: ...
-        async def new_thread(self, new: NewThread) -> Thread: ...
-        async def insert_thread(self, thread: Thread) -> None: ...
-        async def after_insert(self, messages: list[Message]) -> None: ...
-        async def insert_messages(self, messages: list[Message]) -> int: ...
 
     @property
     def _runs(self) -> str:
