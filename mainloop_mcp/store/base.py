@@ -1,7 +1,8 @@
-"""The store contract every backend keeps, plus the rules all backends share.
+"""The store contract every backend keeps: its protocols (threads and messages, summaries and search,
+agent runs, edits, activity) and the `Backend` that holds them all.
 
-Backends differ in SQL, never in behaviour: the thread-parent rules, cursors and
-idempotency semantics live here once, and one contract test suite runs over each backend.
+Backends differ in SQL, never in behaviour: the shared rules are in rules.py, cursors in paging.py,
+columns in records.py, and one contract test suite runs over each backend.
 """
 
 from __future__ import annotations
@@ -10,9 +11,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Protocol, cast, runtime_checkable
 
-from mainloop_mcp.errors import Conflict, InvalidInput, MainloopError
+from mainloop_mcp.errors import MainloopError
 from mainloop_mcp.model import (
-    MAX_PAGE_SIZE,
     AgentRun,
     AgentRunPage,
     Granularity,
@@ -30,9 +30,6 @@ from mainloop_mcp.model import (
     Thread,
     ThreadFilter,
     ThreadPage,
-    ThreadStatus,
-    ThreadType,
-    check_title,
 )
 from mainloop_mcp.store.vectors import VectorStore
 
@@ -134,11 +131,6 @@ class AgentRunStore(Protocol):
         ...
 
 
-def check_finish(status: RunStatus) -> None:
-    if not status.finished:
-        raise InvalidInput(f"finish_run needs a final status; got {status.value!r}")
-
-
 @runtime_checkable
 class SummaryStore(Protocol):
     """Persistence for the temporal pyramid, kept apart from `Store` so backends can add it later.
@@ -218,53 +210,6 @@ def memory_store(store: Store) -> MemoryStore:
     raise MainloopError(f"the {type(store).__name__} store keeps no summaries or search index")
 
 
-def resolve_parent(new: NewThread, parent: Thread | None, main: Thread) -> str:
-    """Return the parent id a new thread gets, or raise why it can't have the one asked for."""
-    if new.thread_type is ThreadType.MAIN:
-        raise InvalidInput("there is exactly one main thread and it already exists; create a project or task thread")
-    if new.thread_type is ThreadType.PROJECT:
-        if new.parent_id is None:
-            return main.id
-        if new.parent_id != main.id:
-            raise InvalidInput(
-                f"a project thread's parent must be the main thread ({main.id}); got {new.parent_id!r}. "
-                "Omit parent_id to use the main thread."
-            )
-        return main.id
-    if new.parent_id is None:
-        raise InvalidInput("a task thread needs a parent_id: the project (or main) thread it belongs to")
-    assert parent is not None, "caller looks the parent up before resolving"
-    if parent.thread_type is ThreadType.TASK:
-        raise InvalidInput(f"thread {parent.id} is a task; a task's parent must be a project or the main thread")
-    if parent.status is ThreadStatus.ARCHIVED:
-        raise InvalidInput(f"thread {parent.id} is archived; tasks can't be added under an archived thread")
-    return parent.id
-
-
-def check_limit(limit: int) -> int:
-    if not 1 <= limit <= MAX_PAGE_SIZE:
-        raise InvalidInput(f"limit must be between 1 and {MAX_PAGE_SIZE}; got {limit}")
-    return limit
-
-
-def check_time_range(since: datetime | None, until: datetime | None) -> None:
-    for name, value in (("since", since), ("until", until)):
-        if value is not None and value.tzinfo is None:
-            raise InvalidInput(f"{name} must carry a time zone, e.g. 2026-11-24T00:00:00Z")
-    if since is not None and until is not None and since >= until:
-        raise InvalidInput(f"since ({since.isoformat()}) must be before until ({until.isoformat()})")
-
-
-def same_message(existing: Message, new: NewMessage) -> Message:
-    """Idempotent replay: the first message for a key wins, but only for the same post."""
-    if existing.thread_id != new.thread_id or existing.content != new.content or existing.role != new.role:
-        raise Conflict(
-            f"idempotency_key {new.idempotency_key!r} was already used for message {existing.id} "
-            f"in thread {existing.thread_id} with other content; use a new key for a new message"
-        )
-    return existing
-
-
 @runtime_checkable
 class EditStore(Protocol):
     """Changes after the fact: rename, move and unarchive threads; redact and supersede messages."""
@@ -298,43 +243,3 @@ def edit_store(store: Store) -> EditableStore:
     if isinstance(store, EditStore):
         return cast(EditableStore, store)
     raise MainloopError(f"the {type(store).__name__} backend can't rename, move, correct or redact yet")
-
-
-def valid_title(title: str) -> str:
-    try:
-        return check_title(title)
-    except ValueError as exc:
-        raise InvalidInput(str(exc)) from exc
-
-
-def check_move(thread: Thread, parent: Thread) -> None:
-    if thread.thread_type is not ThreadType.TASK:
-        raise InvalidInput(
-            f"only task threads move; {thread.id} is a {thread.thread_type.value} (a project's parent is main)"
-        )
-    if parent.id == thread.id or parent.thread_type is ThreadType.TASK:
-        raise InvalidInput(f"thread {parent.id} is a task; a task's parent must be a project or the main thread")
-    if parent.status is ThreadStatus.ARCHIVED:
-        raise InvalidInput(f"thread {parent.id} is archived; unarchive it first or pick an active project")
-
-
-def check_unarchive(thread: Thread, parent: Thread | None) -> None:
-    if parent is not None and parent.status is ThreadStatus.ARCHIVED:
-        raise InvalidInput(f"its parent {parent.id} is archived; unarchive the parent first, or move this task")
-
-
-def tombstone(by: str, at: datetime) -> tuple[str, dict[str, Any]]:
-    """A redacted message's content and metadata: who removed it and when, nothing of what it said."""
-    when = at.isoformat(timespec="seconds")
-    return f"[redacted by {by} at {when}]", {"redacted": {"by": by, "at": when}}
-
-
-def check_supersede(original: Message, correction: NewMessage) -> None:
-    if original.thread_id != correction.thread_id:
-        raise InvalidInput("a correction goes into the original message's thread")
-    if original.metadata.get("superseded_by"):
-        raise InvalidInput(
-            f"message {original.id} was already corrected by {original.metadata['superseded_by']}; correct that one"
-        )
-    if original.metadata.get("redacted"):
-        raise InvalidInput(f"message {original.id} is redacted; post a new message instead")

@@ -25,9 +25,10 @@ from mainloop_mcp.model import (
     check_thread_context,
     check_title,
 )
-from mainloop_mcp.store.base import check_limit, check_move, edit_store
+from mainloop_mcp.store.base import edit_store
 from mainloop_mcp.store.byte_pages import fit_page, fitting
 from mainloop_mcp.store.paging import Keyset
+from mainloop_mcp.store.rules import check_limit, check_move
 from mainloop_mcp.tools.args import (
     ANY_CASE,
     PAGE_CLIENT,

@@ -12,10 +12,10 @@ from typing import Any
 
 from mainloop_mcp.errors import NotFound
 from mainloop_mcp.model import Message, NewMessage, Thread
-from mainloop_mcp.store.base import check_move, check_supersede, check_unarchive, tombstone, valid_title
 from mainloop_mcp.store.bigquery.client import scalar
 from mainloop_mcp.store.bigquery.messages import BigQueryMessages
 from mainloop_mcp.store.bigquery.rows import MESSAGE_COLUMNS, message_from_row
+from mainloop_mcp.store.rules import check_move, check_supersede, check_unarchive, tombstone, valid_title
 from mainloop_mcp.store.timestamps import from_micros, to_micros
 
 

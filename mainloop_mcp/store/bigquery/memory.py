@@ -19,11 +19,11 @@ from datetime import datetime
 
 from mainloop_mcp.errors import NotFound
 from mainloop_mcp.model import Granularity, NewSummary, SearchHit, Summary, TextQuery, new_id
-from mainloop_mcp.store.base import check_time_range
 from mainloop_mcp.store.bigquery.client import array, scalar, struct_array
 from mainloop_mcp.store.bigquery.query import search_query, search_threads
 from mainloop_mcp.store.bigquery.rows import SUMMARY_COLUMNS, summary_from_row
 from mainloop_mcp.store.bigquery.threads import BigQueryThreads
+from mainloop_mcp.store.rules import check_time_range
 from mainloop_mcp.store.timestamps import from_micros, to_micros
 
 SummaryKey = tuple[str, str, int]

@@ -17,11 +17,6 @@ from mainloop_mcp.model import (
     new_id,
 )
 from mainloop_mcp.store import records
-from mainloop_mcp.store.base import (
-    check_limit,
-    check_time_range,
-    same_message,
-)
 from mainloop_mcp.store.bigquery.client import array, scalar, struct_array
 from mainloop_mcp.store.bigquery.memory import BigQueryMemory
 from mainloop_mcp.store.bigquery.rows import (
@@ -34,6 +29,7 @@ from mainloop_mcp.store.bigquery.rows import (
     params_row,
 )
 from mainloop_mcp.store.paging import messages_keyset
+from mainloop_mcp.store.rules import check_limit, check_time_range, same_message
 from mainloop_mcp.store.timestamps import from_micros, to_micros
 
 

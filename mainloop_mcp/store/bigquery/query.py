@@ -13,9 +13,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from mainloop_mcp.model import Granularity, SearchHit, TextQuery
-from mainloop_mcp.store.base import check_limit
 from mainloop_mcp.store.bigquery.client import BigQueryClient, array
 from mainloop_mcp.store.bigquery.search import MAX_TERMS, WORD, search_text, snippet, words_of
+from mainloop_mcp.store.rules import check_limit
 from mainloop_mcp.store.timestamps import from_micros
 
 EXCLUSION_SLACK = 20  # extra candidates fetched when terms exclude

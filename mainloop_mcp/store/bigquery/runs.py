@@ -30,11 +30,12 @@ from mainloop_mcp.model import (
     ThreadType,
     new_id,
 )
-from mainloop_mcp.store.base import RunPosts, check_finish, check_limit
+from mainloop_mcp.store.base import RunPosts
 from mainloop_mcp.store.bigquery.client import array, scalar
 from mainloop_mcp.store.bigquery.messages import BigQueryMessages
 from mainloop_mcp.store.bigquery.rows import RUN_COLUMNS, after_clause, after_params, bq_column, run_from_row
 from mainloop_mcp.store.paging import RUNS
+from mainloop_mcp.store.rules import check_finish, check_limit
 from mainloop_mcp.store.timestamps import from_micros
 
 UNFINISHED = "status IN ('queued', 'running')"

@@ -28,9 +28,9 @@ from typing import Any
 
 from mainloop_mcp.errors import InvalidInput
 from mainloop_mcp.model import Granularity, SearchHit
-from mainloop_mcp.store.base import check_limit, check_time_range
 from mainloop_mcp.store.bigquery.client import BigQueryClient, array, scalar
 from mainloop_mcp.store.bigquery.schema import BigQueryTarget
+from mainloop_mcp.store.rules import check_limit, check_time_range
 from mainloop_mcp.store.timestamps import from_micros, to_micros
 
 MAX_TERMS = 16

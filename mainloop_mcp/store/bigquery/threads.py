@@ -17,10 +17,6 @@ from mainloop_mcp.model import (
     new_id,
 )
 from mainloop_mcp.store import records
-from mainloop_mcp.store.base import (
-    check_limit,
-    resolve_parent,
-)
 from mainloop_mcp.store.bigquery.client import scalar
 from mainloop_mcp.store.bigquery.core import BigQueryCore
 from mainloop_mcp.store.bigquery.rows import (
@@ -34,6 +30,7 @@ from mainloop_mcp.store.bigquery.rows import (
     thread_from_row,
 )
 from mainloop_mcp.store.paging import THREADS
+from mainloop_mcp.store.rules import check_limit, resolve_parent
 from mainloop_mcp.store.timestamps import from_micros
 
 

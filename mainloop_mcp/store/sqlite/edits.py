@@ -12,8 +12,8 @@ from typing import TypeVar
 
 from mainloop_mcp.errors import NotFound
 from mainloop_mcp.model import Message, NewMessage, Thread, ThreadStatus
-from mainloop_mcp.store.base import check_move, check_supersede, check_unarchive, tombstone, valid_title
 from mainloop_mcp.store.records import MESSAGES
+from mainloop_mcp.store.rules import check_move, check_supersede, check_unarchive, tombstone, valid_title
 from mainloop_mcp.store.sqlite.messages import SqliteMessages
 from mainloop_mcp.store.timestamps import from_micros
 

@@ -13,8 +13,8 @@ from datetime import datetime
 from typing import TypeVar
 
 from mainloop_mcp.model import Granularity, NewSummary, SearchHit, Summary, TextQuery, new_id
-from mainloop_mcp.store.base import check_limit, check_time_range
 from mainloop_mcp.store.records import SUMMARIES
+from mainloop_mcp.store.rules import check_limit, check_time_range
 from mainloop_mcp.store.sqlite import search as sqlite_search
 from mainloop_mcp.store.sqlite.threads import SqliteThreads
 from mainloop_mcp.store.timestamps import from_micros, to_micros

@@ -16,12 +16,8 @@ from mainloop_mcp.model import (
     new_id,
 )
 from mainloop_mcp.store import records
-from mainloop_mcp.store.base import (
-    check_limit,
-    check_time_range,
-    same_message,
-)
 from mainloop_mcp.store.paging import messages_keyset
+from mainloop_mcp.store.rules import check_limit, check_time_range, same_message
 from mainloop_mcp.store.sqlite.memory import index_new_messages
 from mainloop_mcp.store.sqlite.threads import SqliteThreads
 from mainloop_mcp.store.timestamps import to_micros

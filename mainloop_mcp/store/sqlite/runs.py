@@ -21,9 +21,10 @@ from mainloop_mcp.model import (
     ThreadType,
     new_id,
 )
-from mainloop_mcp.store.base import RunPosts, check_finish, check_limit
+from mainloop_mcp.store.base import RunPosts
 from mainloop_mcp.store.paging import RUNS
 from mainloop_mcp.store.records import AGENT_RUNS
+from mainloop_mcp.store.rules import check_finish, check_limit
 from mainloop_mcp.store.sqlite.messages import SqliteMessages
 from mainloop_mcp.store.timestamps import from_micros
 

@@ -17,11 +17,8 @@ from mainloop_mcp.model import (
     new_id,
 )
 from mainloop_mcp.store import records
-from mainloop_mcp.store.base import (
-    check_limit,
-    resolve_parent,
-)
 from mainloop_mcp.store.paging import THREADS
+from mainloop_mcp.store.rules import check_limit, resolve_parent
 from mainloop_mcp.store.sqlite.core import SqliteCore
 from mainloop_mcp.store.timestamps import from_micros
 
