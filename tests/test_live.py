@@ -227,6 +227,10 @@ async def test_the_feed_survives_a_failing_read_and_loses_nothing(hub: Hub) -> N
 
 @pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning")
 @pytest.mark.parametrize("mode", ["legacy", "auto"])
+def memory_changes(hub: Hub) -> list[str]:
+    return [c.uri for c in feed_of(hub).since(0) or [] if c.uri.startswith("memory://")]
+
+
 async def test_compaction_announces_memory_to_period_subscribers(settings: Settings, mode: str) -> None:
     clock = FakeClock()
     async with open_hub(settings, clock=clock) as hub:
@@ -255,8 +259,12 @@ async def test_compaction_announces_memory_to_period_subscribers(settings: Setti
                     with anyio.fail_after(5):
                         event = await anext(aiter(stream))
                     heard.append(str(getattr(event, "uri", "")))
-        logged = feed_of(hub).since(0) or []
+        # The feed reads committed changes in the background: wait for the second thread's record too.
+        for _ in range(250):  # up to 5 s
+            if len(memory_changes(hub)) >= 2:
+                break
+            await anyio.sleep(0.02)
+        memory = memory_changes(hub)
     assert heard[0] == period
     # each thread's summaries built in one go (the project's, then main's from its digest): one record each
-    memory = [c.uri for c in logged if c.uri.startswith("memory://")]
     assert f"memory://{project.id}" in memory and len(memory) == len(set(memory)) == 2
