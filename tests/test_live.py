@@ -225,12 +225,12 @@ async def test_the_feed_survives_a_failing_read_and_loses_nothing(hub: Hub) -> N
     assert calls > 2 and [c.uri for c in feed.since(mark) or []] == [f"thread://{main.id}"]
 
 
-@pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning")
-@pytest.mark.parametrize("mode", ["legacy", "auto"])
 def memory_changes(hub: Hub) -> list[str]:
     return [c.uri for c in feed_of(hub).since(0) or [] if c.uri.startswith("memory://")]
 
 
+@pytest.mark.filterwarnings("ignore::mcp.shared.exceptions.MCPDeprecationWarning")
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
 async def test_compaction_announces_memory_to_period_subscribers(settings: Settings, mode: str) -> None:
     clock = FakeClock()
     async with open_hub(settings, clock=clock) as hub:
