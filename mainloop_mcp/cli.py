@@ -138,7 +138,9 @@ async def _import(settings: Settings, kind: str, paths: list[Path], project: str
 
     async with open_hub(settings) as hub:
         if not isinstance(hub.store, ImportSink):
-            raise InvalidInput("imports need a sqlite:/// store; import into SQLite, then `mainloop migrate` it")
+            raise InvalidInput(
+                f"the {type(hub.store).__name__} store takes no imports; import into SQLite, then `mainloop migrate` it"
+            )
         report, progress = ImportReport(), Progress()
         try:
             items = source_items(kind, [p.expanduser() for p in paths], report.tally, project)

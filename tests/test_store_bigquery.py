@@ -101,7 +101,7 @@ async def test_tables_are_partitioned_and_clustered(emulator: Emulator, clock: F
     tables = {t.table_id for t in client.list_tables(f"{PROJECT}.{dataset}", timeout=10)}
     messages = client.get_table(f"{PROJECT}.{dataset}.messages", timeout=10)
     client.close()  # type: ignore[no-untyped-call]
-    assert tables == {"threads", "messages", "summaries", "agent_runs", "message_vectors"}
+    assert tables == {"threads", "messages", "summaries", "agent_runs", "message_vectors", "import_sources"}
     assert messages.time_partitioning is not None
     assert messages.time_partitioning.field == "created_at"
     assert messages.time_partitioning.type_ == "DAY"

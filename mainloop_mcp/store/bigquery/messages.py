@@ -32,6 +32,8 @@ from mainloop_mcp.store.paging import messages_keyset
 from mainloop_mcp.store.rules import check_limit, check_time_range, same_message
 from mainloop_mcp.store.timestamps import from_micros, to_micros
 
+MAX_BATCH_BYTES = 4 * 1024 * 1024
+
 
 class BigQueryMessages(BigQueryMemory):
     def _fill(self, new: NewMessage) -> Message:
@@ -124,13 +126,26 @@ class BigQueryMessages(BigQueryMemory):
         await self.after_insert(fresh)
         return inserted
 
-    async def insert_messages(self, messages: list[Message]) -> int:
-        """One MERGE inserting the messages whose idempotency key is new; returns how many it inserted."""
-        rows = [self.message_row(m) for m in messages]
+    async def insert_messages(self, messages: list[Message], key: str = "idempotency_key") -> int:
+        """MERGEs inserting the messages whose `key` is new, in requests of at most MAX_BATCH_BYTES (BigQuery
+        caps a request at 10 MB, parameters included; a bigger message goes alone); how many were inserted."""
+        inserted, batch, size = 0, list[dict[str, tuple[str, Any]]](), 0
+        for m in messages:
+            row = self.message_row(m)
+            row_size = len(m.content.encode("utf-8", "surrogatepass")) + len(row["metadata"][1]) + 200
+            if batch and size + row_size > MAX_BATCH_BYTES:
+                inserted += await self._merge_messages(batch, key)
+                batch, size = [], 0
+            batch.append(row)
+            size += row_size
+        if batch:
+            inserted += await self._merge_messages(batch, key)
+        return inserted
+
+    async def _merge_messages(self, rows: list[dict[str, tuple[str, Any]]], key: str) -> int:
         columns = ", ".join(f"r.{name}" for name in rows[0])
-        return await self.bq.dml(
-            self.merge_messages_sql(f"SELECT {columns} FROM UNNEST(@rows) r"), [struct_array("rows", rows)]
-        )
+        sql = self.merge_messages_sql(f"SELECT {columns} FROM UNNEST(@rows) r", key=key)
+        return await self.bq.dml(sql, [struct_array("rows", rows)])
 
     async def read_messages(
         self,

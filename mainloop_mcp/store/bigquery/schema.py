@@ -120,6 +120,15 @@ def table_specs() -> dict[str, tuple[list[bigquery.SchemaField], str | None, lis
         )
         for r in RECORDS
     }
+    specs["import_sources"] = (  # where each imported source landed and how far it was read (imports)
+        [
+            F("source_key", "STRING", mode="REQUIRED"),
+            F("thread_id", "STRING", mode="REQUIRED"),
+            F("position", "INT64", mode="REQUIRED"),
+        ],
+        None,
+        ["source_key"],
+    )
     specs["message_vectors"] = (  # semantic search (vectors.py); empty while it is off
         [
             F("message_id", "STRING", mode="REQUIRED"),

@@ -20,6 +20,7 @@ from mainloop_mcp.model import (
     utc_now,
 )
 from mainloop_mcp.store.bigquery.activity import BigQueryActivity
+from mainloop_mcp.store.bigquery.bulk_import import BigQueryImport
 from mainloop_mcp.store.bigquery.changes import BigQueryChangeLog
 from mainloop_mcp.store.bigquery.client import BigQueryClient
 from mainloop_mcp.store.bigquery.edits import BigQueryEdits
@@ -30,9 +31,9 @@ from mainloop_mcp.store.changes import ChangeLog
 from mainloop_mcp.store.vectors import VectorStore
 
 
-class BigQueryStore(BigQueryAgentRuns, BigQueryEdits, BigQueryActivity):
+class BigQueryStore(BigQueryAgentRuns, BigQueryEdits, BigQueryImport, BigQueryActivity):
     """Store, SummaryStore, SearchIndex and AgentRunStore on one BigQuery dataset: its parts (threads,
-    memory, messages, runs, edits, activity) over one `core.BigQueryCore`.
+    memory, messages, runs, edits, import, activity) over one `core.BigQueryCore`.
 
     Open with `await BigQueryStore.open("bigquery://project/dataset")`."""
 

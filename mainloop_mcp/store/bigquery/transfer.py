@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 from mainloop_mcp.errors import Conflict
 from mainloop_mcp.model import AgentRun, Message, Order, Summary, Thread
 from mainloop_mcp.store.bigquery.client import array, scalar, struct_array
+from mainloop_mcp.store.bigquery.messages import MAX_BATCH_BYTES
 from mainloop_mcp.store.bigquery.rows import (
     MESSAGE_COLUMNS,
     RUN_COLUMNS,
@@ -28,7 +29,6 @@ from mainloop_mcp.store.records import AGENT_RUNS, SUMMARIES, THREADS, Record
 
 PAGE = 2000
 M = TypeVar("M", Thread, Summary, AgentRun)
-MAX_BATCH_BYTES = 4 * 1024 * 1024  # BigQuery caps a request at 10 MB; parameters count towards it
 
 
 class BigQuerySide:
@@ -64,23 +64,7 @@ class BigQuerySide:
         await self._put(THREADS, threads, [len(t.thread_context.encode()) for t in threads])
 
     async def put_messages(self, messages: list[Message]) -> None:
-        batch: list[dict[str, tuple[str, Any]]] = []
-        size = 0
-        for m in messages:
-            row = self.store.message_row(m)
-            row_size = len(m.content.encode()) + len(row["metadata"][1]) + 200
-            if batch and size + row_size > MAX_BATCH_BYTES:
-                await self._merge(batch)
-                batch, size = [], 0
-            batch.append(row)
-            size += row_size
-        if batch:
-            await self._merge(batch)
-
-    async def _merge(self, rows: list[dict[str, tuple[str, Any]]]) -> None:
-        await self.bq.dml(
-            self.store.merge_messages_sql("SELECT r.* FROM UNNEST(@rows) r", key="id"), [struct_array("rows", rows)]
-        )
+        await self.store.insert_messages(messages, key="id")
 
     async def summaries(self) -> list[Summary]:
         table = self.bq.target.table("summaries")
