@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Annotated, Any, cast
 
 import anyio
-from mcp.server.mcpserver import Context
+from mcp.server.mcpserver import Context, Resolve
 
 from mainloop_mcp.agents.chat_history import HistorySource
 from mainloop_mcp.agents.service import AgentService
@@ -94,3 +94,7 @@ def _pyramid_history(hub: Hub) -> HistorySource:
 def hub_of(ctx: Context[Any, Any]) -> Hub:
     """The Hub behind a request (the MCP server's lifespan yields it)."""
     return cast(Hub, ctx.request_context.lifespan_context)
+
+
+HubDep = Annotated[Hub, Resolve(hub_of)]
+"""A tool parameter the SDK fills with the Hub (never part of the tool's input schema)."""

@@ -7,7 +7,7 @@ from typing import Annotated
 from mcp.server.mcpserver import Context
 from pydantic import BaseModel, Field
 
-from mainloop_mcp.hub import hub_of
+from mainloop_mcp.hub import HubDep
 from mainloop_mcp.model import AgentRun, AgentRunPage, Message, RunStatus
 from mainloop_mcp.tools.spec import ToolSpec, reads
 
@@ -21,6 +21,7 @@ async def chat(
     thread_id: Annotated[str, Field(description="Thread to talk in")],
     content: Annotated[str, Field(description="Your message")],
     ctx: Context,
+    hub: HubDep,
 ) -> ChatReply:
     """Post a message and wait for the agent's reply in the thread. Long or parallel work: spawn_agent."""
 
@@ -31,7 +32,7 @@ async def chat(
         steps += 1  # progress must increase with every notification
         await ctx.report_progress(steps, None, note)
 
-    message, reply = await hub_of(ctx).agents.chat(thread_id, content, progress)
+    message, reply = await hub.agents.chat(thread_id, content, progress)
     return ChatReply(message=message, reply=reply)
 
 
@@ -39,32 +40,32 @@ async def spawn_agent(
     prompt: Annotated[str, Field(description="Self-contained task")],
     parent_thread_id: Annotated[str, Field(description="Project (or main) for the task thread")],
     work_folder: Annotated[str, Field(description="Absolute folder in an allowed root")],
-    ctx: Context,
+    hub: HubDep,
     title: Annotated[str | None, Field(description="Default: the prompt's first line")] = None,
 ) -> AgentRun:
     """Run a sub-agent in the background; its result lands in a new task thread under the parent."""
-    return await hub_of(ctx).agents.spawn(prompt, parent_thread_id, work_folder, title)
+    return await hub.agents.spawn(prompt, parent_thread_id, work_folder, title)
 
 
-async def get_agent(run_id: Annotated[str, Field(description="Run id")], ctx: Context) -> AgentRun:
+async def get_agent(run_id: Annotated[str, Field(description="Run id")], hub: HubDep) -> AgentRun:
     """One agent run: its status and result."""
-    return await hub_of(ctx).agents.get(run_id)
+    return await hub.agents.get(run_id)
 
 
 async def list_agents(
-    ctx: Context,
+    hub: HubDep,
     status: Annotated[RunStatus | None, Field(description="Only this status")] = None,
     parent_thread_id: Annotated[str | None, Field(description="Only under this thread")] = None,
     limit: int = 50,
     cursor: str | None = None,
 ) -> AgentRunPage:
     """Agent runs, newest first, e.g. those running; prompt and result cut short (get_agent: whole)."""
-    return await hub_of(ctx).agents.list(status, parent_thread_id, limit, cursor)
+    return await hub.agents.list(status, parent_thread_id, limit, cursor)
 
 
-async def cancel_agent(run_id: Annotated[str, Field(description="Run id")], ctx: Context) -> AgentRun:
+async def cancel_agent(run_id: Annotated[str, Field(description="Run id")], hub: HubDep) -> AgentRun:
     """Stop a queued or running agent (its processes are killed); a finished run is returned as is."""
-    return await hub_of(ctx).agents.cancel(run_id)
+    return await hub.agents.cancel(run_id)
 
 
 TOOLS = [

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from mcp.server.mcpserver import Context
 from pydantic import Field
 
-from mainloop_mcp.hub import hub_of
+from mainloop_mcp.hub import HubDep
 from mainloop_mcp.memory.assembly import MIN_BUDGET, ThreadContext, assemble_context
 from mainloop_mcp.memory.compact import CompactReport
 from mainloop_mcp.memory.compact import compact as compact_history
@@ -24,12 +23,11 @@ Budget = Annotated[int, Field(description="Tokens the whole answer may use")]
 
 async def get_context(
     thread_id: ThreadRef,
-    ctx: Context,
+    hub: HubDep,
     token_budget: Budget = 8000,
 ) -> ThreadContext:
     """Start here: a thread's memory in a token budget: recent messages whole, older days, weeks,
     months summarised, some parent context. If cut, `cut` says how to get the rest."""
-    hub = hub_of(ctx)
     thread = await resolve_thread(hub.store, thread_id)
     return await assemble_context(hub.pyramid(), thread.id, token_budget)
 
@@ -37,7 +35,7 @@ async def get_context(
 async def zoom(
     thread_id: ThreadRef,
     period: Annotated[str, Field(description="2026-11, 2026-W47 or 2026-11-24")],
-    ctx: Context,
+    hub: HubDep,
     level: Annotated[
         Annotated[Granularity, ANY_CASE] | None,
         Field(description="Default: the next finer level"),
@@ -46,30 +44,27 @@ async def zoom(
     cursor: str | None = None,
 ) -> ZoomResult:
     """Expand a period from get_context or search: month into weeks, week into days, day into messages."""
-    hub = hub_of(ctx)
     thread = await resolve_thread(hub.store, thread_id)
     return await zoom_period(hub.pyramid(), thread.id, period, level, limit=limit, cursor=cursor)
 
 
 async def ask_status(
     topic: Annotated[str, Field(description="A few words, e.g. 'garden irrigation'")],
-    ctx: Context,
+    hub: HubDep,
     max_threads: Annotated[int, Field(ge=1, le=10)] = 3,
     token_budget: Annotated[int, Field(description=f"Token budget per thread ({MIN_BUDGET} or more)")] = 2000,
 ) -> StatusAnswer:
     """ "Where does X stand?" across threads: the most relevant ones, with snippets and latest memory."""
-    hub = hub_of(ctx)
     return await status_of(
         hub.pyramid(), topic, max_threads=max_threads, token_budget=token_budget, semantic=hub.semantic
     )
 
 
 async def compact(
-    ctx: Context,
+    hub: HubDep,
     thread_id: Annotated[OptionalThreadRef, Field(description="Default: all")] = None,
 ) -> CompactReport:
     """Nightly maintenance: build stale or missing summaries; post each child's daily digest to its parent."""
-    hub = hub_of(ctx)
     thread = await resolve_thread(hub.store, thread_id) if thread_id else None
     return await compact_history(hub.pyramid(), thread.id if thread else None)
 

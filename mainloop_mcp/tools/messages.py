@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from mainloop_mcp.edge import explain
 from mainloop_mcp.errors import InvalidInput
-from mainloop_mcp.hub import hub_of
+from mainloop_mcp.hub import Hub, HubDep
 from mainloop_mcp.memory.periods import zone
 from mainloop_mcp.memory.redaction import redact
 from mainloop_mcp.model import MAX_PAGE_SIZE, Message, NewMessage, Role
@@ -35,22 +35,22 @@ class BatchResult(BaseModel):
     already_stored: int = Field(description="Items whose idempotency_key was stored before")
 
 
-def trusted(ctx: Context) -> bool:
+def trusted(ctx: Context, hub: Hub) -> bool:
     """stdio (no HTTP request) or HTTP behind the hub's bearer token: may set a message's original time."""
     request = getattr(ctx.request_context, "request", None)
-    return request is None or hub_of(ctx).settings.token is not None
+    return request is None or hub.settings.token is not None
 
 
 async def post_messages(
     thread_id: ThreadRef,
     messages: Annotated[list[BatchItem], Field(description="Oldest first")],
     ctx: Context,
+    hub: HubDep,
 ) -> BatchResult:
     """Record several messages in one thread, all or none; idempotency_key makes retries safe."""
-    hub = hub_of(ctx)
     if not 1 <= len(messages) <= MAX_PAGE_SIZE:
         raise InvalidInput(f"messages holds {len(messages)} items; send 1 to {MAX_PAGE_SIZE} per call")
-    if any(item.created_at for item in messages) and not trusted(ctx):
+    if any(item.created_at for item in messages) and not trusted(ctx, hub):
         raise InvalidInput("created_at is kept only from stdio or token-authenticated HTTP clients; omit it")
     thread = await resolve_thread(hub.store, thread_id)
     tz, now = zone(hub.settings.timezone), hub.clock()
@@ -76,10 +76,11 @@ async def correct_message(
     message_id: MessageId,
     content: Annotated[str, Field(description="The whole corrected text")],
     ctx: Context,
+    hub: HubDep,
     role: RoleArg = None,
 ) -> Message:
     """Replace a wrong message in context and search; the original stays in history, marked superseded."""
-    store = edit_store(hub_of(ctx).store)
+    store = edit_store(hub.store)
     original = await store.get_message(message_id)
     try:
         correction = NewMessage(
@@ -93,12 +94,12 @@ async def correct_message(
     return await store.supersede_message(original.id, correction)
 
 
-async def redact_message(message_id: MessageId, ctx: Context) -> Message:
+async def redact_message(message_id: MessageId, ctx: Context, hub: HubDep) -> Message:
     """Erase a message's content for good (e.g. a pasted secret) from store, search, summaries and
     digests; a tombstone keeps who and when."""
     name = client_name(ctx)
     by = "the user" if name in (None, PAGE_CLIENT) else name
-    return await redact(hub_of(ctx).pyramid(), message_id, by or "the user")
+    return await redact(hub.pyramid(), message_id, by or "the user")
 
 
 TOOLS = [

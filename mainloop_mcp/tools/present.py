@@ -19,7 +19,7 @@ from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult, TextContent
 from pydantic import BaseModel
 
-from mainloop_mcp.hub import hub_of
+from mainloop_mcp.hub import Hub, hub_of
 from mainloop_mcp.memory.periods import zone
 from mainloop_mcp.tools.render import render
 
@@ -60,8 +60,10 @@ def presented(fn: Callable[P, Awaitable[BaseModel]]) -> Callable[P, Awaitable[An
     @functools.wraps(fn)
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> Any:
         result = await fn(*args, **kwargs)
-        ctx = kwargs.get("ctx")
-        tz = zone(hub_of(ctx).settings.timezone) if isinstance(ctx, Context) else zone("UTC")
+        hub, ctx = kwargs.get("hub"), kwargs.get("ctx")
+        if not isinstance(hub, Hub) and isinstance(ctx, Context):
+            hub = hub_of(ctx)
+        tz = zone(hub.settings.timezone) if isinstance(hub, Hub) else zone("UTC")
         return as_result(result, tz)
 
     return wrapper

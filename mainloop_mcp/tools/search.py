@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from mcp.server.mcpserver import Context
 from pydantic import Field
 
-from mainloop_mcp.hub import hub_of
+from mainloop_mcp.hub import HubDep
 from mainloop_mcp.memory.periods import zone
 from mainloop_mcp.model import ThreadType
 from mainloop_mcp.search.fulltext import SearchResult
@@ -22,7 +21,7 @@ async def search(
         str,
         Field(description='Any words or a question; "exact phrase", +required, -excluded, prefix* also work'),
     ],
-    ctx: Context,
+    hub: HubDep,
     thread_id: Annotated[OptionalThreadRef, Field(description="Only this thread")] = None,
     thread_type: Annotated[
         Annotated[ThreadType, ANY_CASE] | None, Field(description="Only threads of this type")
@@ -34,7 +33,6 @@ async def search(
     mode: Annotated[Annotated[SearchMode, ANY_CASE], Field(description=MODE_HELP)] = SearchMode.AUTO,
 ) -> SearchResult:
     """Find what was said (messages, summaries, titles), best first, with thread and period for zoom."""
-    hub = hub_of(ctx)
     thread = await resolve_optional(hub.store, thread_id)
     tz, now = zone(hub.settings.timezone), hub.clock()
     return await search_hybrid(

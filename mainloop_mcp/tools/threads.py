@@ -8,7 +8,7 @@ from mcp.server.mcpserver import Context
 from pydantic import Field
 
 from mainloop_mcp.errors import InvalidInput
-from mainloop_mcp.hub import hub_of
+from mainloop_mcp.hub import HubDep
 from mainloop_mcp.memory.periods import zone
 from mainloop_mcp.model import (
     FoundThreads,
@@ -59,12 +59,12 @@ RoleArg = Annotated[
 async def create_thread(
     title: Annotated[str, Field(description="Short name of the thread")],
     thread_type: Annotated[NewThreadType, Field(description="project (deep work) or task (short-lived)")],
-    ctx: Context,
+    hub: HubDep,
     parent_id: Annotated[OptionalThreadRef, Field(description="Task: its project (or main). Project: omit")] = None,
     thread_context: Annotated[str, Field(description="Standing context: goals, constraints, links")] = "",
 ) -> Thread:
     """New project (under main) or task (under a project or main). Check list_threads(title=) first."""
-    store = hub_of(ctx).store
+    store = hub.store
     parent = await resolve_optional(store, parent_id)
     new = NewThread(
         thread_type=ThreadType(thread_type),
@@ -76,7 +76,7 @@ async def create_thread(
 
 
 async def list_threads(
-    ctx: Context,
+    hub: HubDep,
     title: Annotated[str | None, Field(description="Part of the title, any case")] = None,
     thread_type: Annotated[Annotated[ThreadType, ANY_CASE] | None, Field(description="Only this type")] = None,
     status: Annotated[Annotated[ThreadStatus, ANY_CASE] | None, Field(description="null: both")] = (
@@ -88,7 +88,7 @@ async def list_threads(
 ) -> FoundThreads:
     """Find threads by title, most recent activity first (standing context: get_thread)."""
     check_limit(limit)
-    store = hub_of(ctx).store
+    store = hub.store
     parent = await resolve_optional(store, parent_id)
     key = (title or "").strip().casefold()
     found = [
@@ -110,9 +110,9 @@ async def list_threads(
     )
 
 
-async def get_thread(ctx: Context, thread_id: OptionalThreadRef = None) -> Thread:
+async def get_thread(hub: HubDep, thread_id: OptionalThreadRef = None) -> Thread:
     """One thread and its standing context (default: main). Its history: get_context."""
-    return await resolve_thread(hub_of(ctx).store, thread_id or "main")
+    return await resolve_thread(hub.store, thread_id or "main")
 
 
 def default_role(ctx: Context) -> Role:
@@ -132,12 +132,13 @@ async def post_message(
     thread_id: ThreadRef,
     content: Annotated[str, Field(description="Markdown, up to 480 KiB")],
     ctx: Context,
+    hub: HubDep,
     role: RoleArg = None,
     idempotency_key: Annotated[str | None, Field(description="A retry with it adds nothing")] = None,
     metadata: Annotated[dict[str, Any] | None, Field(description="Free-form JSON")] = None,
 ) -> Message:
     """Record a decision, result or note in a thread. Several: post_messages."""
-    store = hub_of(ctx).store
+    store = hub.store
     thread = await resolve_thread(store, thread_id)
     new = NewMessage(
         thread_id=thread.id,
@@ -152,7 +153,7 @@ async def post_message(
 
 async def read_messages(
     thread_id: ThreadRef,
-    ctx: Context,
+    hub: HubDep,
     limit: Limit = 50,
     cursor: Cursor = None,
     order: Annotated[Annotated[Order, ANY_CASE], Field(description="newest (default) or oldest first")] = Order.NEWEST,
@@ -160,7 +161,6 @@ async def read_messages(
     until: TimeArg = None,
 ) -> ThreadMessages:
     """Page through a thread's raw messages, e.g. in a time range. Its memory: get_context; words: search."""
-    hub = hub_of(ctx)
     thread = await resolve_thread(hub.store, thread_id)
     tz, now = zone(hub.settings.timezone), hub.clock()
     start, end = parse_time("since", since, tz, now), parse_time("until", until, tz, now)
@@ -172,23 +172,22 @@ async def read_messages(
     return ThreadMessages.of(thread.id, page)
 
 
-async def archive_thread(thread_id: ThreadRef, ctx: Context) -> Thread:
+async def archive_thread(thread_id: ThreadRef, hub: HubDep) -> Thread:
     """Close a finished project or task; its messages stay searchable."""
-    hub = hub_of(ctx)
     thread = await hub.store.archive_thread((await resolve_thread(hub.store, thread_id)).id)
     return thread
 
 
 async def update_thread(
     thread_id: ThreadRef,
-    ctx: Context,
+    hub: HubDep,
     title: Annotated[str | None, Field(description="New title")] = None,
     parent_id: Annotated[OptionalThreadRef, Field(description="Move a task here")] = None,
     status: Annotated[Annotated[ThreadStatus, ANY_CASE] | None, Field(description="active = unarchive")] = None,
     thread_context: Annotated[str | None, Field(description="Replaces the old")] = None,
 ) -> Thread:
     """Rename, move a task, unarchive, or replace the standing context. Only what you pass changes."""
-    store = edit_store(hub_of(ctx).store)
+    store = edit_store(hub.store)
     thread = await resolve_thread(store, thread_id)
     parent = await resolve_optional(store, parent_id)
     try:
