@@ -56,6 +56,9 @@ class SqliteStore(SqliteMemory, SqliteAgentRuns, SqliteEdits, SqliteImport, Sqli
             conn.execute("PRAGMA synchronous=FULL")
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute("PRAGMA busy_timeout=5000")
+            # 16 MiB of page cache (SQLite's default is 2 MiB): index pages stay in memory while a batch
+            # inserts keys in no particular order (imports: +15% measured, bench/import_bench.py)
+            conn.execute("PRAGMA cache_size=-16384")
             migrate(conn)
             return conn
 
