@@ -18,6 +18,7 @@ from mainloop_mcp.model import (
     ThreadStatus,
     ThreadType,
     check_title,
+    new_id,
 )
 
 
@@ -111,3 +112,17 @@ def check_supersede(original: Message, correction: NewMessage) -> None:
         )
     if original.metadata.get("redacted"):
         raise InvalidInput(f"message {original.id} is redacted; post a new message instead")
+
+
+def born(new: NewThread, parent_id: str | None, at: datetime, thread_id: str | None = None) -> Thread:
+    """The thread `new` asks for, active, born at `at`; the caller has checked it against the parent rules."""
+    return Thread(
+        id=thread_id or new_id("thr"),
+        parent_id=parent_id,
+        thread_type=new.thread_type,
+        title=new.title,
+        thread_context=new.thread_context,
+        status=ThreadStatus.ACTIVE,
+        created_at=at,
+        updated_at=at,
+    )

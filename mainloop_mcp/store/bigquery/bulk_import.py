@@ -17,12 +17,13 @@ import json
 from typing import Any
 
 from mainloop_mcp.errors import InvalidInput
-from mainloop_mcp.model import Message, NewThread, Role, Thread, ThreadStatus, ThreadType, new_id, new_ids
+from mainloop_mcp.model import Message, NewThread, Role, Thread, ThreadType, new_id, new_ids
 from mainloop_mcp.store import records
 from mainloop_mcp.store.bigquery.client import array, scalar, struct_array
 from mainloop_mcp.store.bigquery.messages import BigQueryMessages
 from mainloop_mcp.store.bigquery.rows import merge_sql, params_row
 from mainloop_mcp.store.imports import ImportCounts, ImportedThread
+from mainloop_mcp.store.rules import born
 from mainloop_mcp.store.timestamps import from_micros
 
 
@@ -105,16 +106,7 @@ class BigQueryImport(BigQueryMessages):
             thread_type=source.thread_type, title=source.title, parent_id=parent_id, thread_context=source.context
         )
         first = from_micros(min((m.created_us for m in source.messages), default=self._now()))
-        return Thread(
-            id=known[source.source_key],
-            parent_id=parent_id,
-            thread_type=new.thread_type,
-            title=new.title,
-            thread_context=new.thread_context,
-            status=ThreadStatus.ACTIVE,
-            created_at=first,
-            updated_at=first,
-        )
+        return born(new, parent_id, first, known[source.source_key])
 
     @staticmethod
     def _messages_of(source: ImportedThread, thread_id: str) -> list[Message]:

@@ -11,7 +11,6 @@ from mainloop_mcp.model import (
     Thread,
     ThreadFilter,
     ThreadPage,
-    ThreadStatus,
     ThreadType,
     check_thread_context,
     new_id,
@@ -30,7 +29,7 @@ from mainloop_mcp.store.bigquery.rows import (
     thread_from_row,
 )
 from mainloop_mcp.store.paging import THREADS
-from mainloop_mcp.store.rules import check_limit, resolve_parent
+from mainloop_mcp.store.rules import born, check_limit, resolve_parent
 from mainloop_mcp.store.timestamps import from_micros
 
 
@@ -81,16 +80,7 @@ class BigQueryThreads(BigQueryCore):
         if new.parent_id is not None and parent is None:
             raise NotFound(f"no thread with id {new.parent_id!r}; list_threads shows the ids that exist")
         now = from_micros(self._now())
-        return Thread(
-            id=new_id("thr"),
-            parent_id=resolve_parent(new, parent, main),
-            thread_type=new.thread_type,
-            title=new.title,
-            thread_context=new.thread_context,
-            status=ThreadStatus.ACTIVE,
-            created_at=now,
-            updated_at=now,
-        )
+        return born(new, resolve_parent(new, parent, main), now)
 
     async def insert_thread(self, thread: Thread) -> None:
         row = params_row(records.THREADS, thread)

@@ -14,11 +14,10 @@ from mainloop_mcp.model import (
     ThreadStatus,
     ThreadType,
     check_thread_context,
-    new_id,
 )
 from mainloop_mcp.store import records
 from mainloop_mcp.store.paging import THREADS
-from mainloop_mcp.store.rules import check_limit, resolve_parent
+from mainloop_mcp.store.rules import born, check_limit, resolve_parent
 from mainloop_mcp.store.sqlite.core import SqliteCore
 from mainloop_mcp.store.timestamps import from_micros
 
@@ -32,16 +31,7 @@ class SqliteThreads(SqliteCore):
             if row is not None:
                 return records.THREADS.from_row(row)
             now = from_micros(self._now())
-            main = Thread(
-                id=new_id("thr"),
-                parent_id=None,
-                thread_type=ThreadType.MAIN,
-                title="Main",
-                thread_context="",
-                status=ThreadStatus.ACTIVE,
-                created_at=now,
-                updated_at=now,
-            )
+            main = born(NewThread(thread_type=ThreadType.MAIN, title="Main"), None, now)
             c.execute(records.THREADS.insert_sql(), records.THREADS.values(main))
             return main
 
@@ -70,16 +60,7 @@ class SqliteThreads(SqliteCore):
         parent = self._get_thread(new.parent_id) if new.parent_id is not None else None
         parent_id = resolve_parent(new, parent, main)
         now = from_micros(self._now())
-        thread = Thread(
-            id=new_id("thr"),
-            parent_id=parent_id,
-            thread_type=new.thread_type,
-            title=new.title,
-            thread_context=new.thread_context,
-            status=ThreadStatus.ACTIVE,
-            created_at=now,
-            updated_at=now,
-        )
+        thread = born(new, parent_id, now)
         c.execute(records.THREADS.insert_sql(), records.THREADS.values(thread))
         return thread
 
