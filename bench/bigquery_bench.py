@@ -135,6 +135,7 @@ async def main(messages: int) -> None:
         await store.close()
         await bench_migrate(emulator, messages)
         await bench_import(emulator, messages)
+        await bench_vectors(emulator, min(messages, 2000))
     finally:
         Emulator.stop_shared()
 
@@ -257,6 +258,30 @@ async def bench_import(emulator: Emulator, messages: int) -> None:
         f"{'import (one batch, 10 threads)':<39} {counts.messages_added / took:7.0f} msg/s  "
         f"jobs {counter.jobs}  = {1000 * counter.jobs / messages:.2f} per 1,000 messages"
     )
+    await store.close()
+
+
+async def bench_vectors(emulator: Emulator, messages: int) -> None:
+    """Semantic search on BigQuery (store/bigquery/vectors.py, the exact-cosine SQL the emulator runs):
+    storing vectors and one nearest query, latency and jobs. Random unit vectors: this times the SQL,
+    it says nothing about recall (bench/semantic_recall.py does, on real turns)."""
+    import numpy as np
+
+    store = await open_store(emulator.url())
+    assert isinstance(store, BigQueryStore)
+    counter = JobCounter(store)
+    project = (await store.create_thread(NewThread(thread_type=ThreadType.PROJECT, title="v"))).id
+    await store.append_messages([NewMessage(thread_id=project, content=f"m{i}") for i in range(messages)])
+    vectors = store.vectors("bench", 384)
+    rng = np.random.default_rng(1)
+    start, jobs = time.perf_counter(), counter.jobs
+    while batch := await vectors.pending(256):
+        unit = rng.standard_normal((len(batch), 384)).astype(np.float32)
+        await vectors.put([key for key, _ in batch], unit / np.linalg.norm(unit, axis=1, keepdims=True))
+    stored = time.perf_counter() - start
+    print(f"{'vectors stored (256 a batch)':<39} {messages / stored:7.0f} msg/s  jobs {counter.jobs - jobs}")
+    query = rng.standard_normal(384).astype(np.float32)
+    await timed(f"nearest 10 of {messages} (exact cosine SQL)", counter, 5, lambda i: vectors.nearest(query, limit=10))
     await store.close()
 
 
