@@ -9,7 +9,10 @@ Each history (see bench/conversations.py) is loaded into a fresh SQLite store in
   per-session  one project thread with a task thread per session (titled by date only), then
                compacted, so the project also holds every session's synced daily summary.
 Every question is sent verbatim to `search` (limit 10) and to `ask_status`, and to a baseline: plain
-FTS5 BM25 (`tokenize='porter unicode61'`, an OR of the question's words) over the same turns.
+FTS5 BM25 (`tokenize='porter unicode61'`, an OR of the question's words) over the same turns. With
+`--meaning static` (or minilm; needs the semantic extra) every turn is embedded through the product's
+own SemanticIndex and both tools run again in `mode=auto` (words fused with meaning), which is what a
+hub with semantic search on answers.
 
 Figures per question category: hit@5 / hit@10 = an evidence turn among the first 5 / 10 results
 (questions whose data marks no evidence turn are left out of these); sess@5 = the share of the
@@ -25,7 +28,7 @@ import sqlite3
 import statistics
 import time
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -37,7 +40,8 @@ from mainloop_mcp.memory.compact import compact
 from mainloop_mcp.memory.periods import zone
 from mainloop_mcp.memory.pyramid import Pyramid
 from mainloop_mcp.model import NewMessage, NewThread, Role, ThreadType
-from mainloop_mcp.search.fulltext import search
+from mainloop_mcp.search.hybrid import search
+from mainloop_mcp.search.semantic import SemanticIndex, open_semantic
 from mainloop_mcp.search.status import ask_status
 from mainloop_mcp.store.base import memory_store
 from mainloop_mcp.store.sqlite.store import SqliteStore
@@ -56,6 +60,7 @@ class Loaded:
     turn_of_message: dict[str, str]
     session_of_thread: dict[str, str]
     seconds: float
+    semantic: SemanticIndex | None
 
 
 @dataclass
@@ -77,7 +82,7 @@ class Scores:
             self.sess5[category].append(len(touched & q.evidence_sessions) / len(q.evidence_sessions))
 
 
-async def load(history: History, layout: str) -> Loaded:
+async def load(history: History, layout: str, meaning: str) -> Loaded:
     path = WORKDIR / f"{history.name}-{layout}.db"
     for stale in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
         await anyio.Path(stale).unlink(missing_ok=True)
@@ -109,10 +114,13 @@ async def load(history: History, layout: str) -> Loaded:
     await store.append_messages(batch)
     pyr = Pyramid(memory_store(store), zone("UTC"), clock=lambda: now)
     await compact(pyr)
+    semantic = await open_semantic(meaning, WORKDIR / "models", store)
+    if semantic is not None:
+        await semantic.backfill(lambda done, total: None)
     seconds = time.perf_counter() - t0
     with sqlite3.connect(path) as conn:
         rows = conn.execute("SELECT id, idempotency_key FROM messages WHERE role != 'summary'").fetchall()
-    return Loaded(store, pyr, {mid: key for mid, key in rows}, session_of_thread, seconds)
+    return Loaded(store, pyr, {mid: key for mid, key in rows}, session_of_thread, seconds, semantic)
 
 
 def session_of_turn(turn_id: str | None) -> str | None:
@@ -121,7 +129,7 @@ def session_of_turn(turn_id: str | None) -> str | None:
 
 async def run_search(loaded: Loaded, q: Question) -> tuple[list[str | None], list[str | None]]:
     try:
-        found = await search(loaded.pyr, q.text, limit=10)
+        found = await search(loaded.pyr, q.text, loaded.semantic, limit=10)
     except MainloopError:
         return [], []
     turns = [loaded.turn_of_message.get(m.id) if m.kind == "message" else None for m in found.matches]
@@ -134,7 +142,7 @@ async def run_search(loaded: Loaded, q: Question) -> tuple[list[str | None], lis
 
 async def run_status(loaded: Loaded, q: Question) -> tuple[list[str | None], list[str | None]]:
     try:
-        answer = await ask_status(loaded.pyr, q.text)
+        answer = await ask_status(loaded.pyr, q.text, semantic=loaded.semantic)
     except MainloopError:
         return [], []
     slots = [(m.kind, m.id, t.thread_id) for t in answer.threads for m in t.matches]
@@ -169,19 +177,27 @@ class Baseline:
         return turns, [session_of_turn(t) for t in turns]
 
 
-async def evaluate(histories: list[History], layout: str) -> tuple[dict[str, Scores], float]:
-    systems = {"search": Scores(), "ask_status": Scores(), "fts5-bm25-or": Scores()}
+async def evaluate(histories: list[History], layout: str, meaning: str) -> tuple[dict[str, Scores], float]:
+    calls = {"search": run_search, "ask_status": run_status}
+    systems = {name: Scores() for name in calls}
+    if meaning != "none":
+        systems |= {f"{name} auto": Scores() for name in calls}
+    systems["fts5-bm25-or"] = Scores()
     load_seconds = 0.0
     for history in histories:
-        loaded = await load(history, layout)
+        loaded = await load(history, layout, meaning)
         load_seconds += loaded.seconds
         baseline = Baseline(history)
+        words_only = replace(loaded, semantic=None)
         try:
             for q in history.questions:
-                for name, call in (("search", run_search), ("ask_status", run_status)):
-                    t0 = time.perf_counter()
-                    turns, sessions = await call(loaded, q)
-                    systems[name].add(q, turns, sessions, (time.perf_counter() - t0) * 1000)
+                for name, call in calls.items():
+                    for system, run_on in ((name, words_only), (f"{name} auto", loaded)):
+                        if system not in systems:
+                            continue
+                        t0 = time.perf_counter()
+                        turns, sessions = await call(run_on, q)
+                        systems[system].add(q, turns, sessions, (time.perf_counter() - t0) * 1000)
                 t0 = time.perf_counter()
                 turns, sessions = baseline.query(q)
                 systems["fts5-bm25-or"].add(q, turns, sessions, (time.perf_counter() - t0) * 1000)
@@ -195,7 +211,7 @@ def pct(values: list[bool] | list[float]) -> str:
 
 
 def report(dataset: str, layout: str, systems: dict[str, Scores], load_seconds: float) -> None:
-    print(f"\n== {dataset} / {layout} (load + compact {load_seconds:.1f} s)")
+    print(f"\n== {dataset} / {layout} (load + compact + embed {load_seconds:.1f} s)")
     categories = sorted(systems["search"].sess5, key=lambda c: (c == "ALL", c))
     print(f"{'category':<34}{'n':>5}  " + "  ".join(f"{name:>24}" for name in systems))
     print(f"{'':<34}{'':>5}  " + "  ".join(f"{'hit@5 hit@10 sess@5':>24}" for _ in systems))
@@ -211,6 +227,9 @@ async def main() -> None:
     parser.add_argument("--limit", type=int, default=None, help="only the first N LongMemEval questions")
     parser.add_argument("--per-history", type=int, default=50, help="LongMemEval questions pooled per history")
     parser.add_argument("--layouts", nargs="+", default=list(LAYOUTS), choices=LAYOUTS)
+    parser.add_argument(
+        "--meaning", default="none", choices=["none", "static", "minilm"], help="also run mode=auto with this embedder"
+    )
     args = parser.parse_args()
     await anyio.Path(WORKDIR).mkdir(parents=True, exist_ok=True)
     datasets = {
@@ -223,7 +242,7 @@ async def main() -> None:
         questions = sum(len(h.questions) for h in histories)
         print(f"\n# {dataset}: {len(histories)} histories, {sessions} sessions, {turns} turns, {questions} questions")
         for layout in args.layouts:
-            systems, load_seconds = await evaluate(histories, layout)
+            systems, load_seconds = await evaluate(histories, layout, args.meaning)
             report(dataset, layout, systems, load_seconds)
 
 
