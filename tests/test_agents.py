@@ -479,20 +479,21 @@ def test_owner_gone_tells_live_hub_processes_from_dead_ones(tmp_path: Path) -> N
     import socket
     import subprocess
 
-    from mainloop_mcp.agents.owner import owner_gone, this_process
+    from mainloop_mcp.agents.owner import owner_gone, start_mark, this_process
 
     assert not owner_gone(this_process())
     host = socket.gethostname()
     sleeper = subprocess.Popen(["sleep", "30"])
     try:
-        ticks = Path(f"/proc/{sleeper.pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
-        assert not owner_gone(f"{host}/{sleeper.pid}/{ticks}")
-        assert owner_gone(f"{host}/{sleeper.pid}/{int(ticks) + 1}")  # same pid, another process: reused
-        assert owner_gone(f"another-host/{sleeper.pid}/{ticks}")
+        started = start_mark(sleeper.pid)
+        assert started is not None
+        assert not owner_gone(f"{host}/{sleeper.pid}/{started}")
+        assert owner_gone(f"{host}/{sleeper.pid}/{int(started) + 1}")  # same pid, another process: reused
+        assert owner_gone(f"another-host/{sleeper.pid}/{started}")
     finally:
         sleeper.kill()
         sleeper.wait()
-    assert owner_gone(f"{host}/{sleeper.pid}/{ticks}")
+    assert owner_gone(f"{host}/{sleeper.pid}/{started}")
     assert owner_gone("garbage")
 
 

@@ -9,35 +9,37 @@ from __future__ import annotations
 import os
 import socket
 from functools import cache
-from pathlib import Path
+
+import psutil
 
 
-def _start_ticks(pid: int) -> str | None:
-    """The process start time in clock ticks since boot (Linux), which tells a reused pid apart."""
+def start_mark(pid: int) -> str | None:
+    """The process's start time in milliseconds (psutil: Linux, macOS, BSD), which tells a reused pid
+    apart; None when there is no such process or it cannot be read."""
     try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
+        return str(round(psutil.Process(pid).create_time() * 1000))
+    except (psutil.Error, OSError):
         return None
 
 
 @cache
 def this_process() -> str:
-    """host/pid/start-ticks of this process."""
+    """host/pid/start-time of this process."""
     pid = os.getpid()
-    return f"{socket.gethostname()}/{pid}/{_start_ticks(pid) or '?'}"
+    return f"{socket.gethostname()}/{pid}/{start_mark(pid) or '?'}"
 
 
 def owner_gone(owner: str) -> bool:
     """True when the owning process no longer runs. Owners on another host count as gone: a store
     file is used from one host (the Kubernetes Deployment runs one replica)."""
     host, _, rest = owner.partition("/")
-    pid_text, _, ticks = rest.partition("/")
+    pid_text, _, started = rest.partition("/")
     if host != socket.gethostname() or not pid_text.isdigit():
         return True
     pid = int(pid_text)
     if pid == os.getpid():
         return False  # another hub in this same process is alive; a closed one finished its runs
-    current = _start_ticks(pid)
+    current = start_mark(pid)
     if current is None:
         try:
             os.kill(pid, 0)
@@ -45,5 +47,5 @@ def owner_gone(owner: str) -> bool:
             return True
         except PermissionError:
             return False
-        return ticks != "?"
-    return current != ticks
+        return started != "?"
+    return current != started
