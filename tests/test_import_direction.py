@@ -12,6 +12,7 @@ LAYERS = {
     "errors": 0,
     "model": 0,
     "config": 0,
+    "text": 0,
     "store": 1,
     "memory": 2,
     "search": 2,

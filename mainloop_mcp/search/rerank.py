@@ -7,28 +7,13 @@ kept from crowding out the evidence: at most one in the top five unless the call
 
 from __future__ import annotations
 
-import re
-import unicodedata
-
 from mainloop_mcp.model import SearchHit, TextQuery
+from mainloop_mcp.text import stem, words_of
 
 EXACT_WEIGHT = 0.3  # all terms written exactly as asked: BM25 score x 1.3
 PHRASE_WEIGHT = 0.3  # every neighbouring pair of query words side by side: another x 1.3
 TOP = 5
 SUMMARIES_IN_TOP = 1
-_WORD = re.compile(r"\w+")
-
-
-def fold(text: str) -> str:
-    """Lower case without accents: how the index compares words (remove_diacritics)."""
-    if text.isascii():
-        return text.lower()
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
-
-
-def words_of(text: str) -> list[str]:
-    return _WORD.findall(fold(text))
 
 
 def rerank(query: TextQuery, hits: list[SearchHit]) -> list[SearchHit]:
@@ -82,5 +67,5 @@ def coverage(query: TextQuery, text: str) -> float:
     terms = [w for t in query.positive for w in words_of(t.text)]
     if not terms:
         return 0.0
-    stems = {w[:5] for w in words_of(text)}
-    return sum(1 for t in terms if t[:5] in stems) / len(terms)
+    stems = {stem(w) for w in words_of(text)}
+    return sum(1 for t in terms if stem(t) in stems) / len(terms)

@@ -7,7 +7,7 @@ import re
 from bisect import bisect_right
 
 from mainloop_mcp.model import TextQuery
-from mainloop_mcp.search.rerank import fold, words_of
+from mainloop_mcp.text import fold, words_of
 
 WIDTH = 16
 _TOKEN = re.compile(r"\w+")
