@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import anyio
@@ -14,9 +15,10 @@ from mcp import Client
 
 from mainloop_mcp.config import Settings
 from mainloop_mcp.hub import Hub, open_hub
-from mainloop_mcp.model import NewMessage, NewThread, ThreadType
+from mainloop_mcp.model import Granularity, NewMessage, NewThread, SearchHit, ThreadType
 from mainloop_mcp.search.embedders import MiniLMEmbedder, StaticEmbedder
 from mainloop_mcp.search.fusion import fuse
+from mainloop_mcp.search.hybrid import fuse_hits, fuse_hits_head_first
 from mainloop_mcp.server import create_server
 from mainloop_mcp.store.base import Backend, edit_store
 from mainloop_mcp.store.sqlite.store import SqliteStore
@@ -77,6 +79,33 @@ def test_static_embedder_distils_tokens_once_and_keeps_them(model_cache: Path) -
 def test_reciprocal_rank_fusion_rewards_agreement() -> None:
     assert fuse([["a", "b", "c"], ["x", "b", "y"]])[:1] == ["b"]  # second twice beats first once
     assert set(fuse([["a"], ["x"]])) == {"a", "x"}
+
+
+def test_deep_agreement_waits_behind_the_fused_head() -> None:
+    at = datetime(2026, 11, 1, tzinfo=UTC)
+
+    def hits(prefix: str) -> list[SearchHit]:
+        ids = [f"{prefix}{i}" for i in range(1, 22)] + ["deep"]  # "deep" 22nd both ways
+        return [
+            SearchHit(
+                kind="message",
+                id=i,
+                thread_id="t",
+                granularity=Granularity.MESSAGE,
+                period_start=at,
+                period_end=at,
+                snippet=i,
+                score=1.0,
+            )
+            for i in ids
+        ]
+
+    words, near = hits("w"), hits("n")
+    assert fuse_hits([words, near])[0].id == "deep"  # found far down both ways beats the best of each
+    fused = [h.id for h in fuse_hits_head_first([words, near], 20)]
+    assert set(fused[:2]) == {"w1", "n1"}
+    assert fused.index("deep") == 40  # after both heads
+    assert len(fused) == len(set(fused)) == 43
 
 
 @pytest.fixture(params=["sqlite", "bigquery"])

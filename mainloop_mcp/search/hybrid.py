@@ -82,5 +82,14 @@ def fuse_matches(rankings: list[list[Match]]) -> list[Match]:
 
 
 def fuse_hits(rankings: list[list[SearchHit]]) -> list[SearchHit]:
-    """fuse_matches for store hits (ask_status ranks threads from these)."""
+    """fuse_matches for store hits."""
     return _fuse(rankings)
+
+
+def fuse_hits_head_first(rankings: list[list[SearchHit]], head: int) -> list[SearchHit]:
+    """The first `head` of each ranking fused, then the rest fused after them. Fusing deep lists at
+    once lets hits that both ways find only far down overtake the best of one way (ask_status fused
+    60 deep: 67.9% hit@5 on questions about what the assistant said, 78.6% head first)."""
+    first = fuse_hits([r[:head] for r in rankings])
+    seen = {(h.kind, h.id) for h in first}
+    return first + [h for h in fuse_hits([r[head:] for r in rankings]) if (h.kind, h.id) not in seen]

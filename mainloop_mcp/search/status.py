@@ -18,12 +18,13 @@ from mainloop_mcp.memory.pyramid import Pyramid
 from mainloop_mcp.model import SearchHit, TextQuery, Thread, ThreadType
 from mainloop_mcp.search.fulltext import Match, match_of, ranked_hits
 from mainloop_mcp.search.fusion import RRF_K
-from mainloop_mcp.search.hybrid import SearchMode, fuse_hits, uses_meaning
+from mainloop_mcp.search.hybrid import SearchMode, fuse_hits_head_first, uses_meaning
 from mainloop_mcp.search.query import parse
 from mainloop_mcp.search.rerank import coverage
 from mainloop_mcp.search.semantic import SemanticIndex
 
 CANDIDATE_HITS = 60
+FUSED_HEAD = 20  # the first hits fused as `search` fuses them (its default limit); deeper ones after
 MATCHES_SHOWN = 5
 NAMED_BY = 0.5  # a thread whose title/context hold at least half the topic's terms is named by it
 TITLE_CANDIDATES = 10
@@ -76,7 +77,7 @@ async def topic_hits(
     near = await semantic.nearest(topic, limit=CANDIDATE_HITS)
     if mode is SearchMode.MEANING:
         return near
-    return fuse_hits([await ranked_hits(pyr, query, limit=CANDIDATE_HITS), near])
+    return fuse_hits_head_first([await ranked_hits(pyr, query, limit=CANDIDATE_HITS), near], FUSED_HEAD)
 
 
 async def named_threads(pyr: Pyramid, query: TextQuery) -> list[str]:
