@@ -6,8 +6,9 @@ handler with the matching translator when it registers it.
 
 from __future__ import annotations
 
+import difflib
 import functools
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection, Iterable
 from typing import Any, ParamSpec, TypeVar, get_type_hints
 
 from mcp import MCPError
@@ -32,9 +33,19 @@ def explain(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def argument_error(tool: str, exc: ValidationError) -> ToolError:
-    """Arguments that don't fit a tool's input schema, as one line the model can act on."""
-    return ToolError(brief(f"{tool}: bad arguments: {explain(exc)}. The tool's inputSchema lists what it takes"))
+def argument_error(
+    tool: str, exc: ValidationError, takes: Collection[str] = (), given: Iterable[str] = ()
+) -> ToolError:
+    """Arguments that don't fit a tool's input schema, as one line the model can act on; an argument
+    the tool does not take is named, with the closest one it does (`thread` -> `thread_id`)."""
+    unknown = [_unknown(name, takes) for name in given if takes and name not in takes]
+    extra = f"; {'; '.join(unknown)}" if unknown else ""
+    return ToolError(brief(f"{tool}: bad arguments: {explain(exc)}{extra}. The tool's inputSchema lists what it takes"))
+
+
+def _unknown(name: str, takes: Collection[str]) -> str:
+    close = difflib.get_close_matches(name, takes, n=1, cutoff=0.6)
+    return f"it takes no argument {name[:40]!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
 
 
 def _translating(

@@ -113,7 +113,8 @@ class MainloopServer(MCPServer[Hub]):
         except ToolError as exc:
             cause = exc.__cause__
             if isinstance(cause, ValidationError) and cause.title.endswith("Arguments"):
-                raise argument_error(name, cause) from cause
+                schema = next((t.input_schema for t in await self.list_tools() if t.name == name), {})
+                raise argument_error(name, cause, list(schema.get("properties", {})), arguments) from cause
             raise
 
 

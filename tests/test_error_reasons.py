@@ -72,3 +72,10 @@ async def test_work_folder_refusals_say_why_without_revealing_server_paths(clien
         client, "spawn_agent", prompt="x", parent_thread_id=parent, work_folder=f"{tmp_path}/work/link"
     )
     assert "outside the allowed" in link and "/etc" not in link
+
+
+async def test_a_misnamed_argument_is_named_with_the_one_the_tool_takes(client: Client) -> None:
+    text = await refusal(client, "post_message", thread="main", content="hello", colour="red")
+    assert "thread_id: Field required" in text
+    assert "it takes no argument 'thread' (did you mean 'thread_id'?)" in text
+    assert "it takes no argument 'colour'" in text and "'colour' (did you mean" not in text
