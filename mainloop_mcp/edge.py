@@ -33,19 +33,21 @@ def explain(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def argument_error(
-    tool: str, exc: ValidationError, takes: Collection[str] = (), given: Iterable[str] = ()
-) -> ToolError:
-    """Arguments that don't fit a tool's input schema, as one line the model can act on; an argument
-    the tool does not take is named, with the closest one it does (`thread` -> `thread_id`)."""
-    unknown = [_unknown(name, takes) for name in given if takes and name not in takes]
-    extra = f"; {'; '.join(unknown)}" if unknown else ""
-    return ToolError(brief(f"{tool}: bad arguments: {explain(exc)}{extra}. The tool's inputSchema lists what it takes"))
+def argument_error(tool: str, exc: ValidationError) -> ToolError:
+    """Arguments that don't fit a tool's input schema, as one line the model can act on."""
+    return ToolError(brief(f"{tool}: bad arguments: {explain(exc)}. The tool's inputSchema lists what it takes"))
 
 
-def _unknown(name: str, takes: Collection[str]) -> str:
-    close = difflib.get_close_matches(name, takes, n=1, cutoff=0.6)
-    return f"it takes no argument {name[:40]!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
+def unknown_arguments(tool: str, unknown: Iterable[str], takes: Collection[str]) -> ToolError:
+    """Arguments a tool does not take, each with the closest one it does (`thread` -> `thread_id`):
+    left unread, a misnamed filter would silently widen a search."""
+    named = []
+    for name in unknown:
+        close = difflib.get_close_matches(name, takes, n=1, cutoff=0.6)
+        named.append(f"{name[:40]!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    return ToolError(
+        brief(f"{tool}: it takes no argument {', '.join(named)}. The tool's inputSchema lists what it takes")
+    )
 
 
 def _translating(

@@ -12,7 +12,14 @@ from mcp.types import CallToolResult, Completion, CompletionArgument, InputRequi
 from pydantic import ValidationError
 
 from mainloop_mcp import __version__
-from mainloop_mcp.edge import argument_error, prompt_errors, prompt_lookup_errors, resource_errors, tool_errors
+from mainloop_mcp.edge import (
+    argument_error,
+    prompt_errors,
+    prompt_lookup_errors,
+    resource_errors,
+    tool_errors,
+    unknown_arguments,
+)
 from mainloop_mcp.hub import Hub
 from mainloop_mcp.live.wire import attach_live, live_fan_out
 from mainloop_mcp.prompts import memory as memory_prompts
@@ -103,18 +110,22 @@ def create_server(hub: Hub) -> MCPServer[Hub]:
 
 
 class MainloopServer(MCPServer[Hub]):
-    """The SDK's server, with wrong arguments answered in one actionable line (no pydantic link)."""
+    """The SDK's server, with wrong arguments answered in one actionable line (no pydantic link), and
+    arguments a tool does not take refused rather than ignored."""
 
     async def call_tool(
         self, name: str, arguments: dict[str, object], context: Context[Hub, object] | None = None
     ) -> CallToolResult | InputRequiredResult:
+        schema = self._tool_input_schema(name)  # the SDK's own lookup; None for an unknown tool
+        takes = set(schema.get("properties", {})) if schema else set()
+        if schema is not None and (unknown := [a for a in arguments if a not in takes]):
+            raise unknown_arguments(name, unknown, takes)
         try:
             return await super().call_tool(name, arguments, context)
         except ToolError as exc:
             cause = exc.__cause__
             if isinstance(cause, ValidationError) and cause.title.endswith("Arguments"):
-                schema = next((t.input_schema for t in await self.list_tools() if t.name == name), {})
-                raise argument_error(name, cause, list(schema.get("properties", {})), arguments) from cause
+                raise argument_error(name, cause) from cause
             raise
 
 

@@ -74,8 +74,8 @@ async def test_work_folder_refusals_say_why_without_revealing_server_paths(clien
     assert "outside the allowed" in link and "/etc" not in link
 
 
-async def test_a_misnamed_argument_is_named_with_the_one_the_tool_takes(client: Client) -> None:
+async def test_an_argument_the_tool_does_not_take_is_refused_with_the_one_it_does(client: Client) -> None:
     text = await refusal(client, "post_message", thread="main", content="hello", colour="red")
-    assert "thread_id: Field required" in text
-    assert "it takes no argument 'thread' (did you mean 'thread_id'?)" in text
-    assert "it takes no argument 'colour'" in text and "'colour' (did you mean" not in text
+    assert "it takes no argument 'thread' (did you mean 'thread_id'?), 'colour'." in text
+    text = await refusal(client, "search", query="tiles", thread="Kitchen")  # would widen the search unseen
+    assert "'thread' (did you mean 'thread_id'?)" in text
