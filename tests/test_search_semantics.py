@@ -217,6 +217,15 @@ async def test_a_word_left_out_of_the_index_query_still_counts_in_the_order(
     assert [h.text for h in hits[:2]] == ["zebra wedding", "zebra"]
 
 
+async def test_a_projects_search_covers_its_task_threads(hub: Hub) -> None:
+    garden = await project(hub, "Garden", ["Raised beds are built."])
+    soil = await project(hub, "Order soil", ["Topsoil from GreenCo arrives Tuesday."], parent=garden)
+    await project(hub, "Shed", ["Topsoil bags are stacked in the shed."])
+    pyr = hub.pyramid()
+    assert [m.thread_id for m in (await search(pyr, "topsoil", thread_id=garden)).matches] == [soil]
+    assert (await search(pyr, "raised beds", thread_id=soil)).matches == []  # a task is just itself
+
+
 async def test_index_follows_renames_redactions_and_thread_filters(hub: Hub) -> None:
     garden = await project(hub, "Garden", ["The secret gate code is 4711."])
     other = await project(hub, "Shed", ["The shed gate squeaks."])

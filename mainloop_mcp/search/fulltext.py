@@ -76,11 +76,13 @@ def match_of(hit: SearchHit, pyr: Pyramid) -> Match:
 
 
 async def thread_ids_for(pyr: Pyramid, thread_id: str | None, thread_type: ThreadType | None) -> list[str] | None:
+    """The threads a search covers: a thread with its task threads (searching a project finds what its
+    tasks hold, as ask_status counts it), every thread of a type, or None for all."""
     if thread_id is not None:
         thread = await pyr.store.get_thread(thread_id)
         if thread_type is not None and thread.thread_type is not thread_type:
             raise InvalidInput(f"thread {thread_id} is a {thread.thread_type.value}, not a {thread_type.value}")
-        return [thread.id]
+        return [thread.id, *await _tasks_under(pyr, thread.id)]
     if thread_type is None:
         return None
     threads = await read_all(
@@ -90,6 +92,21 @@ async def thread_ids_for(pyr: Pyramid, thread_id: str | None, thread_type: Threa
         lambda page: page.threads,
     )
     return [t.id for t in threads]
+
+
+async def _tasks_under(pyr: Pyramid, thread_id: str) -> list[str]:
+    """Task threads below `thread_id`, archived ones too, tasks of tasks included."""
+    found: list[str] = []
+    parents = [thread_id]
+    while parents:
+        only = ThreadFilter(thread_type=ThreadType.TASK, status=None, parent_id=parents.pop())
+        tasks = await read_all(
+            lambda cursor: pyr.store.list_threads(only, limit=500, cursor=cursor),  # noqa: B023 (awaited here)
+            lambda page: page.threads,
+        )
+        found += [t.id for t in tasks]
+        parents += [t.id for t in tasks]
+    return found
 
 
 async def ranked_hits(

@@ -22,7 +22,7 @@ async def search(
         Field(description='Any words or a question; "exact phrase", +required, -excluded, prefix* also work'),
     ],
     hub: HubDep,
-    thread_id: Annotated[OptionalThreadRef, Field(description="Only this thread")] = None,
+    thread_id: Annotated[OptionalThreadRef, Field(description="Only this thread and its tasks")] = None,
     thread_type: Annotated[
         Annotated[ThreadType, ANY_CASE] | None, Field(description="Only threads of this type")
     ] = None,
