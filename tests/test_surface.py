@@ -168,6 +168,19 @@ async def test_times_in_the_forms_people_type(llm: Client, timed_hub: Hub, clock
     assert "is not a time" in await refused(llm, "read_messages", thread_id="main", since="last tuesday")
 
 
+async def test_periods_in_the_forms_people_type(llm: Client, timed_hub: Hub, clock: FakeClock) -> None:
+    main = await timed_hub.store.main_thread()
+    await timed_hub.store.post_message(
+        NewMessage(thread_id=main.id, content="a day ago", created_at=clock.now - timedelta(days=1))
+    )
+    named = {"Yesterday": "2026-11-23", "today": "2026-11-24", "this  week": "2026-W48", "last week": "2026-W47"}
+    for said, label in {**named, "this month": "2026-11", "last month": "2026-10"}.items():
+        assert (await data(llm, "zoom", thread_id="main", period=said))["period"] == label
+    zoomed = await data(llm, "zoom", thread_id="main", period="yesterday")
+    assert [i["content"] for i in zoomed["items"]] == ["a day ago"]
+    assert "is not a calendar period" in await refused(llm, "zoom", thread_id="main", period="last tuesday")
+
+
 async def test_author_from_client_info_and_roles(llm: Client, timed_hub: Hub) -> None:
     posted = await data(llm, "post_message", thread_id="main", content="We chose the drip line.")
     assert posted["role"] == "assistant" and posted["metadata"] == {"author": "claude-code"}

@@ -10,12 +10,13 @@ from mainloop_mcp.hub import HubDep
 from mainloop_mcp.memory.assembly import MIN_BUDGET, ThreadContext, assemble_context
 from mainloop_mcp.memory.compact import CompactReport
 from mainloop_mcp.memory.compact import compact as compact_history
+from mainloop_mcp.memory.periods import zone
 from mainloop_mcp.memory.zoom import ZoomResult
 from mainloop_mcp.memory.zoom import zoom as zoom_period
 from mainloop_mcp.model import Granularity
 from mainloop_mcp.search.status import StatusAnswer
 from mainloop_mcp.search.status import ask_status as status_of
-from mainloop_mcp.tools.args import ANY_CASE, OptionalThreadRef, ThreadRef, resolve_thread
+from mainloop_mcp.tools.args import ANY_CASE, OptionalThreadRef, ThreadRef, period_label, resolve_thread
 from mainloop_mcp.tools.spec import ToolSpec, reads
 
 Budget = Annotated[int, Field(description="Tokens the whole answer may use")]
@@ -45,7 +46,8 @@ async def zoom(
 ) -> ZoomResult:
     """Expand a period from get_context or search: month into weeks, week into days, day into messages."""
     thread = await resolve_thread(hub.store, thread_id)
-    return await zoom_period(hub.pyramid(), thread.id, period, level, limit=limit, cursor=cursor)
+    label = period_label(period, zone(hub.settings.timezone), hub.clock())
+    return await zoom_period(hub.pyramid(), thread.id, label, level, limit=limit, cursor=cursor)
 
 
 async def ask_status(
