@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from mainloop_mcp.errors import InvalidInput
 from mainloop_mcp.memory.periods import Period, local_date
 from mainloop_mcp.memory.pyramid import Pyramid
-from mainloop_mcp.model import MAX_PAGE_SIZE, Granularity, SearchHit, TextQuery, ThreadFilter, ThreadType
+from mainloop_mcp.model import MAX_PAGE_SIZE, Granularity, SearchHit, TextQuery, Thread, ThreadFilter, ThreadType
 from mainloop_mcp.search.query import parse
 from mainloop_mcp.search.rerank import cap_summaries, rerank
 from mainloop_mcp.search.snippets import snippet
@@ -77,12 +77,13 @@ def match_of(hit: SearchHit, pyr: Pyramid) -> Match:
 
 async def thread_ids_for(pyr: Pyramid, thread_id: str | None, thread_type: ThreadType | None) -> list[str] | None:
     """The threads a search covers: a thread with its task threads (searching a project finds what its
-    tasks hold, as ask_status counts it), every thread of a type, or None for all."""
+    tasks hold, as ask_status counts it; one more listing, one BigQuery job), every thread of a type,
+    or None for all."""
     if thread_id is not None:
         thread = await pyr.store.get_thread(thread_id)
         if thread_type is not None and thread.thread_type is not thread_type:
             raise InvalidInput(f"thread {thread_id} is a {thread.thread_type.value}, not a {thread_type.value}")
-        return [thread.id, *await _tasks_under(pyr, thread.id)]
+        return [thread.id, *await _tasks_under(pyr, thread)]
     if thread_type is None:
         return None
     threads = await read_all(
@@ -94,19 +95,15 @@ async def thread_ids_for(pyr: Pyramid, thread_id: str | None, thread_type: Threa
     return [t.id for t in threads]
 
 
-async def _tasks_under(pyr: Pyramid, thread_id: str) -> list[str]:
-    """Task threads below `thread_id`, archived ones too, tasks of tasks included."""
-    found: list[str] = []
-    parents = [thread_id]
-    while parents:
-        only = ThreadFilter(thread_type=ThreadType.TASK, status=None, parent_id=parents.pop())
-        tasks = await read_all(
-            lambda cursor: pyr.store.list_threads(only, limit=500, cursor=cursor),  # noqa: B023 (awaited here)
-            lambda page: page.threads,
-        )
-        found += [t.id for t in tasks]
-        parents += [t.id for t in tasks]
-    return found
+async def _tasks_under(pyr: Pyramid, thread: Thread) -> list[str]:
+    """The task threads under a project or main, archived ones too (a task has no threads under it)."""
+    if thread.thread_type is ThreadType.TASK:
+        return []
+    only = ThreadFilter(thread_type=ThreadType.TASK, status=None, parent_id=thread.id)
+    tasks = await read_all(
+        lambda cursor: pyr.store.list_threads(only, limit=500, cursor=cursor), lambda page: page.threads
+    )
+    return [t.id for t in tasks]
 
 
 async def ranked_hits(
