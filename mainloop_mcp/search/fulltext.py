@@ -14,7 +14,7 @@ from mainloop_mcp.model import MAX_PAGE_SIZE, Granularity, SearchHit, TextQuery,
 from mainloop_mcp.search.query import parse
 from mainloop_mcp.search.rerank import cap_summaries, rerank
 from mainloop_mcp.search.snippets import snippet
-from mainloop_mcp.store.paging import read_all
+from mainloop_mcp.store.views import threads_where
 
 CANDIDATES = 3  # candidates fetched per hit asked for, to re-rank among
 MIN_CANDIDATES = 30
@@ -86,23 +86,14 @@ async def thread_ids_for(pyr: Pyramid, thread_id: str | None, thread_type: Threa
         return [thread.id, *await _tasks_under(pyr, thread)]
     if thread_type is None:
         return None
-    threads = await read_all(
-        lambda cursor: pyr.store.list_threads(
-            ThreadFilter(thread_type=thread_type, status=None), limit=500, cursor=cursor
-        ),
-        lambda page: page.threads,
-    )
-    return [t.id for t in threads]
+    return [t.id for t in await threads_where(pyr.store, ThreadFilter(thread_type=thread_type, status=None))]
 
 
 async def _tasks_under(pyr: Pyramid, thread: Thread) -> list[str]:
     """The task threads under a project or main, archived ones too (a task has no threads under it)."""
     if thread.thread_type is ThreadType.TASK:
         return []
-    only = ThreadFilter(thread_type=ThreadType.TASK, status=None, parent_id=thread.id)
-    tasks = await read_all(
-        lambda cursor: pyr.store.list_threads(only, limit=500, cursor=cursor), lambda page: page.threads
-    )
+    tasks = await threads_where(pyr.store, ThreadFilter(thread_type=ThreadType.TASK, status=None, parent_id=thread.id))
     return [t.id for t in tasks]
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field
 
 from mainloop_mcp.errors import InvalidInput, NotFound
-from mainloop_mcp.memory.periods import day, month_of, week_of
+from mainloop_mcp.memory.periods import Period, day, month_of, week_of
 from mainloop_mcp.model import Thread, ThreadFilter, ThreadStatus
 from mainloop_mcp.store import Store
 from mainloop_mcp.store.views import threads_where
@@ -95,26 +96,21 @@ def parse_time(name: str, text: str | None, tz: tzinfo, now: datetime) -> dateti
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=tz)
 
 
-_RELATIVE_PERIODS = {
-    "today": (day, 0),
-    "yesterday": (day, 1),
-    "this week": (week_of, 0),
-    "last week": (week_of, 7),
-    "this month": (month_of, 0),
+_NAMED_PERIODS: dict[str, Callable[[date], Period]] = {
+    "today": day,
+    "yesterday": lambda d: day(d - timedelta(days=1)),
+    "this week": week_of,
+    "last week": lambda d: week_of(d - timedelta(days=7)),
+    "this month": month_of,
+    "last month": lambda d: month_of(month_of(d).first_day - timedelta(days=1)),
 }
 
 
 def period_label(text: str, tz: tzinfo, now: datetime) -> str:
     """A period as people name it (today, yesterday, this/last week, this/last month) -> its label;
     anything else is passed on as written (parse_period explains what it takes)."""
-    s = " ".join(text.lower().split())
-    today = now.astimezone(tz).date()
-    if s == "last month":
-        return month_of(month_of(today).first_day - timedelta(days=1)).label
-    if s in _RELATIVE_PERIODS:
-        of, days_back = _RELATIVE_PERIODS[s]
-        return of(today - timedelta(days=days_back)).label
-    return text
+    named = _NAMED_PERIODS.get(" ".join(text.lower().split()))
+    return named(now.astimezone(tz).date()).label if named else text
 
 
 def _midnight(d: date, tz: tzinfo) -> datetime:
