@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-_WORD = re.compile(r"\w+")
+WORD = re.compile(r"\w+")
 
 
 def fold(text: str) -> str:
@@ -17,10 +17,20 @@ def fold(text: str) -> str:
 
 
 def words_of(text: str) -> list[str]:
-    return _WORD.findall(fold(text))
+    return WORD.findall(fold(text))
+
+
+STEM_CHARS = 5
 
 
 def stem(word: str) -> str:
     """A crude stem, the first five letters: 'weddings' and 'wedding' meet, as the index's porter
     stems would (approximately; used where the index cannot be asked)."""
-    return word[:5]
+    return word[:STEM_CHARS]
+
+
+def stems_pattern(stems: tuple[str, ...]) -> re.Pattern[str]:
+    """Where the words of folded text have these stems, in this order: counting matches in C is
+    ~10x faster than comparing stemmed word lists in Python."""
+    parts = [re.escape(s) + (r"\w*" if len(s) == STEM_CHARS else "") for s in stems]
+    return re.compile(r"\b" + r"\W+".join(parts) + r"\b")

@@ -14,7 +14,7 @@ from mainloop_mcp.config import Settings
 from mainloop_mcp.errors import InvalidInput
 from mainloop_mcp.hub import Hub, open_hub
 from mainloop_mcp.memory.pyramid import Pyramid
-from mainloop_mcp.model import Granularity, NewMessage, NewSummary, NewThread, ThreadType
+from mainloop_mcp.model import Granularity, NewMessage, NewSummary, NewThread, Role, ThreadType
 from mainloop_mcp.search.fulltext import search
 from mainloop_mcp.search.query import parse
 from mainloop_mcp.search.status import ask_status
@@ -215,6 +215,37 @@ async def test_a_word_left_out_of_the_index_query_still_counts_in_the_order(
     # 'wedding' (20 messages) is left out of the index query: by 'zebra' alone the shorter message
     # would come first; the left-out word's share puts the message holding both first
     assert [h.text for h in hits[:2]] == ["zebra wedding", "zebra"]
+
+
+async def test_matches_search_does_not_show_never_leave_its_page_short(hub: Hub) -> None:
+    thread = await project(hub, "Log", ["The pump hums.", "A new pump arrived.", "Pump fixed."])
+    synced = [NewMessage(thread_id=thread, role=Role.SUMMARY, content="pump pump pump") for _ in range(60)]
+    await hub.store.append_messages(synced)  # synced copies outrank every message, and are not searched
+    for thread_ids in (None, [thread]):
+        hits = await hub.store.search_text(parse("pump"), thread_ids=thread_ids, limit=3)
+        assert sorted(h.text for h in hits) == ["A new pump arrived.", "Pump fixed.", "The pump hums."]
+
+
+async def test_a_thread_filter_keeps_other_threads_summaries_out(hub: Hub, clock: FakeClock) -> None:
+    garden, shed = await project(hub, "Garden", []), await project(hub, "Shed", [])
+    day = clock.now.replace(hour=0, minute=0, second=0, microsecond=0)
+    await hub.pyramid().store.put_summaries(
+        [
+            NewSummary(
+                thread_id=t,
+                granularity=Granularity.DAY,
+                period_start=day - timedelta(days=1),
+                period_end=day,
+                content="The compost heap was turned.",
+                source_message_count=1,
+                token_count=6,
+                summariser="test",
+            )
+            for t in (garden, shed)
+        ]
+    )
+    hits = await hub.store.search_text(parse("compost"), thread_ids=[shed])
+    assert [(h.kind, h.thread_id) for h in hits] == [("summary", shed)]
 
 
 async def test_a_projects_search_covers_its_task_threads(hub: Hub) -> None:

@@ -255,6 +255,33 @@ STEPS = [
     END;
 """,
     ),
+    # 9. Summaries are indexed with their thread id too, as messages are (step 7): a thread's search
+    # scores only that thread's summaries.
+    Step(
+        "thread id in the summary index",
+        f"""
+    DROP TABLE summaries_fts;
+    CREATE VIRTUAL TABLE summaries_fts USING fts5(
+        content, thread_id, content='summaries', content_rowid='seq', tokenize='{TOKENIZER}');
+    INSERT INTO summaries_fts(summaries_fts, rank) VALUES ('rank', 'bm25(1.0, 0.0)');
+    INSERT INTO summaries_fts(summaries_fts) VALUES ('rebuild');
+    DROP TRIGGER summaries_fts_insert;
+    CREATE TRIGGER summaries_fts_insert AFTER INSERT ON summaries BEGIN
+        INSERT INTO summaries_fts(rowid, content, thread_id) VALUES (new.seq, new.content, new.thread_id);
+    END;
+    DROP TRIGGER summaries_fts_delete;
+    CREATE TRIGGER summaries_fts_delete AFTER DELETE ON summaries BEGIN
+        INSERT INTO summaries_fts(summaries_fts, rowid, content, thread_id)
+        VALUES ('delete', old.seq, old.content, old.thread_id);
+    END;
+    DROP TRIGGER summaries_fts_update;
+    CREATE TRIGGER summaries_fts_update AFTER UPDATE OF content, thread_id ON summaries BEGIN
+        INSERT INTO summaries_fts(summaries_fts, rowid, content, thread_id)
+        VALUES ('delete', old.seq, old.content, old.thread_id);
+        INSERT INTO summaries_fts(rowid, content, thread_id) VALUES (new.seq, new.content, new.thread_id);
+    END;
+""",
+    ),
 ]
 
 
