@@ -197,7 +197,7 @@ async def test_ask_status_resolves_the_topic_by_title_then_evidence(hub: Hub) ->
 
 
 async def test_frequent_words_leave_the_index_query_of_a_big_store(hub: Hub, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(TermStats, "MAX_DOCS", 10)
+    monkeypatch.setattr(TermStats, "ROWS", 10)
     await project(hub, "Log", [f"status update number {i}" for i in range(30)] + ["status of the boiler repair"])
     pyr = hub.pyramid()
     found = await snippets(pyr, "boiler status")
@@ -208,7 +208,7 @@ async def test_frequent_words_leave_the_index_query_of_a_big_store(hub: Hub, mon
 async def test_a_word_left_out_of_the_index_query_still_counts_in_the_order(
     hub: Hub, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(TermStats, "MAX_DOCS", 10)
+    monkeypatch.setattr(TermStats, "ROWS", 10)
     filler = [f"wedding note {i}" for i in range(20)] + [f"filler message {i}" for i in range(180)]
     await project(hub, "Log", [*filler, "zebra", "zebra wedding"])
     hits = await hub.store.search_text(parse("zebra wedding"))

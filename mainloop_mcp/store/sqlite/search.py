@@ -109,15 +109,14 @@ class LeftOut:
 class TermStats:
     """How many messages hold each term (cached per store; recounted as the store grows by a tenth).
 
-    FTS5 scores every row that matches any OR term, so its cost grows with the rows the terms match,
-    not with their share: an optional term held by more than MAX_DOCS messages is left out of the
-    index query; the index returns more candidates (CANDIDATES_LEFT_OUT), and each left-out term adds
-    its BM25 share to them from their own text (`rescore`), so it still counts in the order. A cut by
-    share instead (terms in over 3% of messages) lost 5 points of hit@5 on LongMemEval
-    (bench/retrieval.py); by count, a store of 100k messages leaves out only words in a fifth of them,
-    which costs nothing measurable."""
+    FTS5 scores every row that matches any OR term, so its cost grows with the rows the terms match:
+    the optional terms are taken rarest first while the rows they match stay within ROWS, and the
+    rest are left out of the index query; the index returns more candidates (CANDIDATES_LEFT_OUT),
+    and each left-out term adds its BM25 share to them from their own text (`rescore`), so it still
+    counts in the order. bench/search_scale.py measures what this costs against the uncut ranking.
+    A cut by share instead (terms in over 3% of messages) lost 5 points of hit@5 on LongMemEval."""
 
-    MAX_DOCS = 20_000
+    ROWS = 40_000
 
     def __init__(self) -> None:
         self.size = 0
@@ -126,20 +125,25 @@ class TermStats:
     def split(self, conn: sqlite3.Connection, query: TextQuery) -> tuple[TextQuery, list[LeftOut]]:
         """The query to send to the index, and the terms left out of it."""
         size = conn.execute("SELECT coalesce(max(seq), 0) FROM messages").fetchone()[0]
-        if size <= self.MAX_DOCS or len(query.should) < 2 and not query.must:
+        if size <= self.ROWS or len(query.should) < 2 and not query.must:
             return query, []
         if size > self.size * 1.1:
             self.size, self.docs = size, {}
         counts = {t: self._docs(conn, t) for t in query.should}
-        keep = tuple(t for t in query.should if counts[t] <= self.MAX_DOCS)
-        if not keep and not query.must:
-            keep = (min(query.should, key=lambda t: counts[t]),)
+        keep: list[QueryTerm] = []
+        rows = 0
+        for term in sorted(query.should, key=lambda t: counts[t]):
+            if rows + counts[term] > self.ROWS and (keep or query.must):
+                break
+            keep.append(term)
+            rows += counts[term]
         left = [
             LeftOut(tuple(stem(w) for w in words_of(t.text)), max(1e-6, math.log((size - n + 0.5) / (n + 0.5))))
             for t, n in counts.items()
             if t not in keep and not t.prefix
         ]
-        return query.model_copy(update={"should": keep}), [t for t in left if t.words]
+        kept = tuple(t for t in query.should if t in keep)
+        return query.model_copy(update={"should": kept}), [t for t in left if t.words]
 
     def _docs(self, conn: sqlite3.Connection, term: QueryTerm) -> int:
         key = render(term)
