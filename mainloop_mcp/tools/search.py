@@ -29,7 +29,7 @@ async def search(
     since: TimeArg = None,
     until: TimeArg = None,
     limit: int = 20,
-    summaries: Annotated[bool, Field(description="Don't cap summaries at 1 in 5")] = False,
+    summaries: Annotated[bool, Field(description="Don't hold back summaries")] = False,
     mode: Annotated[Annotated[SearchMode, ANY_CASE], Field(description=MODE_HELP)] = SearchMode.AUTO,
 ) -> SearchResult:
     """Find what was said (messages, summaries, titles), best first, with thread and period for zoom."""
