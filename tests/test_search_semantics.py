@@ -219,11 +219,24 @@ async def test_a_word_left_out_of_the_index_query_still_counts_in_the_order(
 
 async def test_matches_search_does_not_show_never_leave_its_page_short(hub: Hub) -> None:
     thread = await project(hub, "Log", ["The pump hums.", "A new pump arrived.", "Pump fixed."])
-    synced = [NewMessage(thread_id=thread, role=Role.SUMMARY, content="pump pump pump") for _ in range(60)]
-    await hub.store.append_messages(synced)  # synced copies outrank every message, and are not searched
+    for _ in range(60):  # corrected messages outrank every other one, stay indexed, and are not shown
+        typo = await hub.store.post_message(NewMessage(thread_id=thread, content="pump pump pump"))
+        await hub.store.supersede_message(typo.id, NewMessage(thread_id=thread, content="(a typo)"))  # type: ignore[attr-defined]
     for thread_ids in (None, [thread]):
         hits = await hub.store.search_text(parse("pump"), thread_ids=thread_ids, limit=3)
         assert sorted(h.text for h in hits) == ["A new pump arrived.", "Pump fixed.", "The pump hums."]
+
+
+async def test_synced_summaries_stay_out_of_the_message_index(hub: Hub) -> None:
+    thread = await project(hub, "Log", ["The boiler was serviced."])
+    synced = [
+        await hub.store.post_message(NewMessage(thread_id=thread, role=Role.SUMMARY, content=f"Boiler, day {i}."))
+        for i in range(3)
+    ]
+    conn = hub.store.connection  # type: ignore[attr-defined]
+    assert conn.execute("SELECT count(*) FROM messages_fts WHERE messages_fts MATCH 'boiler'").fetchone()[0] == 1
+    await hub.store.redact_message(synced[0].id, by="test")  # type: ignore[attr-defined]
+    conn.execute("INSERT INTO messages_fts(messages_fts) VALUES ('integrity-check')")  # the index itself is sound
 
 
 async def test_a_thread_filter_keeps_other_threads_summaries_out(hub: Hub, clock: FakeClock) -> None:

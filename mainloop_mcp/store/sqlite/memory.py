@@ -25,14 +25,15 @@ STALE_TRIGGER = "messages_mark_summaries_stale"
 
 
 def index_new_messages(c: sqlite3.Connection, after_seq: int) -> None:
-    """Add every message stored after `after_seq` to the full-text index, in one statement.
+    """Add every message stored after `after_seq` to the full-text index, in one statement; synced
+    copies of summaries (role 'summary') are left out, since search finds the summary they copy.
 
     Messages are indexed here rather than by a trigger: one bulk insert is five times faster on big
     batches, and it goes through the FTS table, so the index stays right whatever its tokenizer.
     """
     c.execute(
         "INSERT INTO messages_fts(rowid, content, thread_id)"
-        " SELECT seq, content, thread_id FROM messages WHERE seq > ?",
+        " SELECT seq, content, thread_id FROM messages WHERE seq > ? AND role != 'summary'",
         (after_seq,),
     )
 

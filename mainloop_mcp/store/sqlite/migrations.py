@@ -282,6 +282,28 @@ STEPS = [
     END;
 """,
     ),
+    # 10. Synced copies of summaries (role 'summary') leave the message index: search finds the summary
+    # they copy, and indexed they counted in every word's statistics and took ranked slots that the
+    # search then dropped. The triggers skip them as the indexing does (`index_new_messages`).
+    Step(
+        "synced summaries out of the message index",
+        """
+    INSERT INTO messages_fts(messages_fts, rowid, content, thread_id)
+        SELECT 'delete', seq, content, thread_id FROM messages WHERE role = 'summary';
+    DROP TRIGGER messages_fts_delete;
+    CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages WHEN old.role != 'summary' BEGIN
+        INSERT INTO messages_fts(messages_fts, rowid, content, thread_id)
+        VALUES ('delete', old.seq, old.content, old.thread_id);
+    END;
+    DROP TRIGGER messages_fts_update;
+    CREATE TRIGGER messages_fts_update AFTER UPDATE OF content, thread_id ON messages BEGIN
+        INSERT INTO messages_fts(messages_fts, rowid, content, thread_id)
+        SELECT 'delete', old.seq, old.content, old.thread_id WHERE old.role != 'summary';
+        INSERT INTO messages_fts(rowid, content, thread_id)
+        SELECT new.seq, new.content, new.thread_id WHERE new.role != 'summary';
+    END;
+""",
+    ),
 ]
 
 

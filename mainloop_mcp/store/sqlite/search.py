@@ -6,7 +6,7 @@ and `^` in user text are plain words. The tokenizer stems English (porter) and f
 "graduated" finds "graduate" and "cafe" finds "café"; re-ranking exact words above stem-only matches
 and snippets are the search layer's job (it gets each hit's text): FTS5's snippet() cost more
 than the ranking itself on long messages. Synced copies of child summaries (messages of
-role 'summary') are not searched as messages: the summary they copy is, once.
+role 'summary') are not indexed as messages (schema step 10): the summary they copy is, once.
 """
 
 from __future__ import annotations
