@@ -231,7 +231,7 @@ def _best_rows(conn: sqlite3.Connection, table: Indexed, query: TextQuery, filte
     """The best `fetch` rows of `table`. When the index can apply every filter itself (none, or a few
     threads), it ranks alone and only its best rows are joined: joining every match to its table
     before ranking cost as much as the ranking (23.8 against 12.7 ms p50 at 1M messages, one thread).
-    Rows the join drops (synced summaries, corrected messages) are made up for by over-fetching; a
+    Rows the join drops (corrected messages) are made up for by over-fetching; a
     page they still leave short, or a time filter, takes the join-first query."""
     in_fts = filters.thread_ids if filters.thread_ids and len(filters.thread_ids) <= THREADS_IN_FTS else None
     a = table.alias
