@@ -19,6 +19,29 @@ class Step:
     sql: str
 
 
+def index_triggers(table: str, indexed: str = "") -> str:
+    """The delete and update triggers that keep `{table}_fts` (content and thread_id, over the
+    external content `table`) in step with its rows, replacing the ones there. With `indexed`, a
+    condition on a row written as `{row}.column`, only rows meeting it are in the index."""
+    index = f"{table}_fts"
+
+    def only(row: str) -> str:
+        return f" WHERE {indexed.format(row=row)}" if indexed else ""
+
+    return f"""
+    DROP TRIGGER {index}_delete;
+    CREATE TRIGGER {index}_delete AFTER DELETE ON {table} BEGIN
+        INSERT INTO {index}({index}, rowid, content, thread_id)
+        SELECT 'delete', old.seq, old.content, old.thread_id{only("old")};
+    END;
+    DROP TRIGGER {index}_update;
+    CREATE TRIGGER {index}_update AFTER UPDATE OF content, thread_id ON {table} BEGIN
+        INSERT INTO {index}({index}, rowid, content, thread_id)
+        SELECT 'delete', old.seq, old.content, old.thread_id{only("old")};
+        INSERT INTO {index}(rowid, content, thread_id) SELECT new.seq, new.content, new.thread_id{only("new")};
+    END;"""
+
+
 STEPS = [
     # 1. Threads and messages, with a full-text index of messages.
     Step(
@@ -218,17 +241,7 @@ STEPS = [
         content, thread_id, content='messages', content_rowid='seq', tokenize='{TOKENIZER}');
     INSERT INTO messages_fts(messages_fts, rank) VALUES ('rank', 'bm25(1.0, 0.0)');
     INSERT INTO messages_fts(messages_fts) VALUES ('rebuild');
-    DROP TRIGGER messages_fts_delete;
-    CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
-        INSERT INTO messages_fts(messages_fts, rowid, content, thread_id)
-        VALUES ('delete', old.seq, old.content, old.thread_id);
-    END;
-    DROP TRIGGER messages_fts_update;
-    CREATE TRIGGER messages_fts_update AFTER UPDATE OF content, thread_id ON messages BEGIN
-        INSERT INTO messages_fts(messages_fts, rowid, content, thread_id)
-        VALUES ('delete', old.seq, old.content, old.thread_id);
-        INSERT INTO messages_fts(rowid, content, thread_id) VALUES (new.seq, new.content, new.thread_id);
-    END;
+{index_triggers("messages")}
 """,
     ),
     # 8. A thread's summaries (built, dropped or marked stale) are logged as
@@ -269,17 +282,7 @@ STEPS = [
     CREATE TRIGGER summaries_fts_insert AFTER INSERT ON summaries BEGIN
         INSERT INTO summaries_fts(rowid, content, thread_id) VALUES (new.seq, new.content, new.thread_id);
     END;
-    DROP TRIGGER summaries_fts_delete;
-    CREATE TRIGGER summaries_fts_delete AFTER DELETE ON summaries BEGIN
-        INSERT INTO summaries_fts(summaries_fts, rowid, content, thread_id)
-        VALUES ('delete', old.seq, old.content, old.thread_id);
-    END;
-    DROP TRIGGER summaries_fts_update;
-    CREATE TRIGGER summaries_fts_update AFTER UPDATE OF content, thread_id ON summaries BEGIN
-        INSERT INTO summaries_fts(summaries_fts, rowid, content, thread_id)
-        VALUES ('delete', old.seq, old.content, old.thread_id);
-        INSERT INTO summaries_fts(rowid, content, thread_id) VALUES (new.seq, new.content, new.thread_id);
-    END;
+{index_triggers("summaries")}
 """,
     ),
     # 10. Synced copies of summaries (role 'summary') leave the message index: search finds the summary
@@ -287,21 +290,10 @@ STEPS = [
     # search then dropped. The triggers skip them as the indexing does (`index_new_messages`).
     Step(
         "synced summaries out of the message index",
-        """
+        f"""
     INSERT INTO messages_fts(messages_fts, rowid, content, thread_id)
         SELECT 'delete', seq, content, thread_id FROM messages WHERE role = 'summary';
-    DROP TRIGGER messages_fts_delete;
-    CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages WHEN old.role != 'summary' BEGIN
-        INSERT INTO messages_fts(messages_fts, rowid, content, thread_id)
-        VALUES ('delete', old.seq, old.content, old.thread_id);
-    END;
-    DROP TRIGGER messages_fts_update;
-    CREATE TRIGGER messages_fts_update AFTER UPDATE OF content, thread_id ON messages BEGIN
-        INSERT INTO messages_fts(messages_fts, rowid, content, thread_id)
-        SELECT 'delete', old.seq, old.content, old.thread_id WHERE old.role != 'summary';
-        INSERT INTO messages_fts(rowid, content, thread_id)
-        SELECT new.seq, new.content, new.thread_id WHERE new.role != 'summary';
-    END;
+{index_triggers("messages", indexed="{row}.role != 'summary'")}
 """,
     ),
 ]
