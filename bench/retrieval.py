@@ -8,7 +8,8 @@ Each history (see bench/conversations.py) is loaded into a fresh SQLite store in
   one-thread   every turn in one project thread;
   per-session  one project thread with a task thread per session (titled by date only), then
                compacted, so the project also holds every session's synced daily summary.
-Every question is sent verbatim to `search` (limit 10) and to `ask_status`, and to a baseline: plain
+Every question is sent verbatim to `search` (limit 10; as "search top-k" too, with the top-k index
+ranking the messages as it does in a store of over 40,000) and to `ask_status`, and to a baseline: plain
 FTS5 BM25 (`tokenize='porter unicode61'`, an OR of the question's words) over the same turns. With
 `--meaning static` (or minilm; needs the semantic extra) every turn is embedded through the product's
 own SemanticIndex and both tools run again in `mode=auto` (words fused with meaning), which is what a
@@ -44,6 +45,7 @@ from mainloop_mcp.search.hybrid import search
 from mainloop_mcp.search.semantic import SemanticIndex, open_semantic
 from mainloop_mcp.search.status import ask_status
 from mainloop_mcp.store.base import memory_store
+from mainloop_mcp.store.sqlite import topk
 from mainloop_mcp.store.sqlite.store import SqliteStore
 
 WORKDIR = Path("/tmp/mainloop-bench/retrieval")
@@ -154,6 +156,16 @@ async def run_status(loaded: Loaded, q: Question) -> tuple[list[str | None], lis
     return turns, sessions
 
 
+async def run_search_topk(loaded: Loaded, q: Question) -> tuple[list[str | None], list[str | None]]:
+    """`search` with the top-k index ranking the messages, as in a store past topk.MIN_ROWS."""
+    assert loaded.store.topk
+    loaded.store.topk.min_rows = 0
+    try:
+        return await run_search(loaded, q)
+    finally:
+        loaded.store.topk.min_rows = topk.MIN_ROWS
+
+
 class Baseline:
     """Plain FTS5 BM25 over the turns: porter tokenizer, an OR of the question's words."""
 
@@ -178,7 +190,7 @@ class Baseline:
 
 
 async def evaluate(histories: list[History], layout: str, meaning: str) -> tuple[dict[str, Scores], float]:
-    calls = {"search": run_search, "ask_status": run_status}
+    calls = {"search": run_search, "search top-k": run_search_topk, "ask_status": run_status}
     systems = {name: Scores() for name in calls}
     if meaning != "none":
         systems |= {f"{name} auto": Scores() for name in calls}

@@ -40,6 +40,7 @@ from mainloop_mcp.search.query import parse
 from mainloop_mcp.search.status import ask_status
 from mainloop_mcp.store.base import memory_store
 from mainloop_mcp.store.sqlite import search as sqlite_search
+from mainloop_mcp.store.sqlite import topk
 from mainloop_mcp.store.sqlite.store import MIGRATIONS, SqliteStore
 
 WORKDIR = Path("/tmp/mainloop-bench")
@@ -91,6 +92,10 @@ async def measure(size: int, texts: list[str], questions: list[str], rounds: int
     path = WORKDIR / f"search-scale-{size}.db"
     await anyio.Path(WORKDIR).mkdir(parents=True, exist_ok=True)
     store = await build(path, size, texts, rng)
+    assert store.topk
+    t0 = time.perf_counter()
+    await anyio.to_thread.run_sync(store.topk.build)
+    print(f"[{size:>9,}] top-k index built in {time.perf_counter() - t0:.1f} s")
     pyr = Pyramid(memory_store(store), zone("UTC"), clock=lambda: NOW)
     with sqlite3.connect(path) as conn:
         threads = [r[0] for r in conn.execute("SELECT id FROM threads WHERE thread_type = 'project'")]
@@ -98,6 +103,8 @@ async def measure(size: int, texts: list[str], questions: list[str], rounds: int
     timings: dict[str, list[float]] = {
         "search": [],
         "search, 1 thread": [],
+        "search, FTS5 only": [],
+        "FTS5 only, 1 thread": [],
         "1 thread, warm": [],
         "ask_status": [],
         "fts5 OR, all words": [],
@@ -105,15 +112,19 @@ async def measure(size: int, texts: list[str], questions: list[str], rounds: int
     }
     baseline = sqlite3.connect(path)
     baseline.row_factory = sqlite3.Row
-    agreement = []
+    agreement: dict[str, list[float]] = {"top-k index": [], "FTS5 only": []}
     stats, everywhere = sqlite_search.TermStats(), sqlite_search.Filters(None, None, None)
     for q in sample:
-        t0 = time.perf_counter()
-        await search(pyr, q, limit=10)
-        timings["search"].append((time.perf_counter() - t0) * 1000)
-        t0 = time.perf_counter()
-        await search(pyr, q, thread_id=rng.choice(threads), limit=10)
-        timings["search, 1 thread"].append((time.perf_counter() - t0) * 1000)
+        thread = rng.choice(threads)
+        for name, min_rows in (("", topk.MIN_ROWS), ("FTS5 only", size + 1)):
+            store.topk.min_rows = min_rows  # above the store's size: FTS5 ranks, within its row budget
+            t0 = time.perf_counter()
+            await search(pyr, q, limit=10)
+            timings[name and f"search, {name}" or "search"].append((time.perf_counter() - t0) * 1000)
+            t0 = time.perf_counter()
+            await search(pyr, q, thread_id=thread, limit=10)
+            timings[name and f"{name}, 1 thread" or "search, 1 thread"].append((time.perf_counter() - t0) * 1000)
+        store.topk.min_rows = topk.MIN_ROWS
         t0 = time.perf_counter()
         words = [w for w in "".join(c if c.isalnum() else " " for c in q.lower()).split()]
         baseline.execute(
@@ -125,7 +136,9 @@ async def measure(size: int, texts: list[str], questions: list[str], rounds: int
         exact = [h.text for h in sqlite_search.search(baseline, parse(q), everywhere, 10)]
         timings["store, uncut"].append((time.perf_counter() - t0) * 1000)
         cut = [h.text for h in sqlite_search.search(baseline, parse(q), everywhere, 10, stats)]
-        agreement.append(sum((Counter(exact) & Counter(cut)).values()) / max(1, len(exact)))
+        agreement["FTS5 only"].append(sum((Counter(exact) & Counter(cut)).values()) / max(1, len(exact)))
+        ranked = [h.text for h in await store.search_text(parse(q), limit=10)]
+        agreement["top-k index"].append(sum((Counter(exact) & Counter(ranked)).values()) / max(1, len(exact)))
     for q in sample:  # the same questions again: every word's count is cached, as in a hub that has run a while
         t0 = time.perf_counter()
         await search(pyr, q, thread_id=rng.choice(threads), limit=10)
@@ -138,8 +151,9 @@ async def measure(size: int, texts: list[str], questions: list[str], rounds: int
     await store.close()
     for name, ms in timings.items():
         print(f"[{size:>9,}] {name:<20} {figures(ms)} ms  (n={len(ms)})")
-    share = 100 * sum(agreement) / max(1, len(agreement))
-    print(f"[{size:>9,}] agreement: the store's top 10 holds {share:.1f}% of the uncut top 10")
+    for name, shares in agreement.items():
+        share = 100 * sum(shares) / max(1, len(shares))
+        print(f"[{size:>9,}] agreement, {name}: its top 10 holds {share:.1f}% of the uncut FTS5 top 10")
 
 
 async def main() -> None:

@@ -20,6 +20,7 @@ from mainloop_mcp.search.query import parse
 from mainloop_mcp.search.status import ask_status
 from mainloop_mcp.store.sqlite.search import TermStats
 from mainloop_mcp.store.sqlite.store import MIGRATIONS, SqliteStore
+from mainloop_mcp.store.sqlite.topk import MIN_ROWS as TOPK_MIN_ROWS
 from tests.conftest import FakeClock
 
 pytestmark = pytest.mark.anyio
@@ -31,8 +32,17 @@ NOISE = [
 ]
 
 
+@pytest.fixture(params=["fts5", "topk"])
+async def hub(request: pytest.FixtureRequest, settings: Settings, clock: FakeClock) -> AsyncIterator[Hub]:
+    """A hub whose messages FTS5 ranks (a small store), or the top-k index (as in a big store)."""
+    async with open_hub(settings, clock=clock) as h:
+        assert isinstance(h.store, SqliteStore) and h.store.topk
+        h.store.topk.min_rows = 0 if request.param == "topk" else TOPK_MIN_ROWS
+        yield h
+
+
 @pytest.fixture
-async def hub(settings: Settings, clock: FakeClock) -> AsyncIterator[Hub]:
+async def fts5_hub(settings: Settings, clock: FakeClock) -> AsyncIterator[Hub]:
     async with open_hub(settings, clock=clock) as h:
         yield h
 
@@ -160,7 +170,11 @@ async def test_empty_result_says_what_was_searched_and_how_to_widen(hub: Hub) ->
     assert "'volcano'" in result.searched and "none of 'lava'" in result.searched and "all threads" in result.searched
 
 
-async def test_summaries_never_crowd_out_the_evidence(hub: Hub, clock: FakeClock) -> None:
+async def test_summaries_never_crowd_out_the_evidence(fts5_hub: Hub, clock: FakeClock) -> None:
+    # The cap is the search layer's, over any ranking. Here every word is in most rows, so both
+    # indexes score at FTS5's idf floor and a summary can outrank a message: with the top-k index
+    # (whose idf never falls below zero) messages would simply always win.
+    hub = fts5_hub
     thread = await project(hub, "Garden", [f"The irrigation pump seal leaks, note {i}." for i in range(12)])
     day = clock.now.replace(hour=0, minute=0, second=0, microsecond=0)
     await hub.pyramid().store.put_summaries(
@@ -196,7 +210,10 @@ async def test_ask_status_resolves_the_topic_by_title_then_evidence(hub: Hub) ->
     assert parse("what's the status").should[0].text == "status"
 
 
-async def test_frequent_words_leave_the_index_query_of_a_big_store(hub: Hub, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_frequent_words_leave_the_index_query_of_a_big_store(
+    fts5_hub: Hub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hub = fts5_hub  # FTS5's row budget (the top-k index counts every word)
     monkeypatch.setattr(TermStats, "ROWS", 10)
     await project(hub, "Log", [f"status update number {i}" for i in range(30)] + ["status of the boiler repair"])
     pyr = hub.pyramid()
@@ -206,8 +223,9 @@ async def test_frequent_words_leave_the_index_query_of_a_big_store(hub: Hub, mon
 
 
 async def test_a_word_left_out_of_the_index_query_still_counts_in_the_order(
-    hub: Hub, monkeypatch: pytest.MonkeyPatch
+    fts5_hub: Hub, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    hub = fts5_hub
     monkeypatch.setattr(TermStats, "ROWS", 10)
     filler = [f"wedding note {i}" for i in range(20)] + [f"filler message {i}" for i in range(180)]
     await project(hub, "Log", [*filler, "zebra", "zebra wedding"])

@@ -20,6 +20,7 @@ from mainloop_mcp.model import (
     Clock,
 )
 from mainloop_mcp.store.sqlite.changes import CommitSignal
+from mainloop_mcp.store.sqlite.topk import TopK
 from mainloop_mcp.store.timestamps import to_micros
 
 T = TypeVar("T")
@@ -55,6 +56,7 @@ class SqliteCore:
         self._lock = threading.Lock()
         self._commits = CommitSignal()
         self.write_failure: str | None = None  # why the last write failed, until one succeeds
+        self.topk: TopK | None = None  # the ranking index beside the file (store.SqliteStore.open sets it)
 
     @property
     def connection(self) -> sqlite3.Connection:

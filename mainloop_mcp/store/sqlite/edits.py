@@ -83,10 +83,13 @@ class SqliteEdits(SqliteMessages):
         older index segments until they merge, so the indexes are rewritten (about 0.15 s per 100k
         messages); the pages this frees are zeroed (secure_delete), and the WAL, which still holds
         the old pages, is checkpointed and truncated (best effort: a reader in another process can
-        hold it; its frames are overwritten by later writes)."""
+        hold it; its frames are overwritten by later writes). The top-k index beside the file is
+        deleted whole; big stores' searches rebuild it from the file."""
         for index in SEARCH_INDEXES:
             self._conn.execute(f"INSERT INTO {index}({index}) VALUES ('optimize')")
         self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        if self.topk:
+            self.topk.drop()
 
     async def supersede_message(self, message_id: str, correction: NewMessage) -> Message:
         def supersede() -> Message:

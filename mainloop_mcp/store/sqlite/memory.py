@@ -158,7 +158,7 @@ class SqliteMemory(SqliteThreads):
         check_time_range(since, until)
         filters = sqlite_search.Filters(thread_ids, since, until)
         stats = self.__dict__.setdefault("_term_stats", sqlite_search.TermStats())
-        return await self._run(lambda: sqlite_search.search(self._conn, query, filters, limit, stats))
+        return await self._run(lambda: sqlite_search.search(self._conn, query, filters, limit, stats, self.topk))
 
     async def search_threads(self, query: TextQuery, limit: int = 5) -> list[SearchHit]:
         check_limit(limit)

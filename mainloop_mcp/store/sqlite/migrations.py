@@ -296,6 +296,21 @@ STEPS = [
 {index_triggers("messages", indexed="{row}.role != 'summary'")}
 """,
     ),
+    # 11. A count of edits to indexed message text (content, thread or role changed, or a row deleted):
+    # an index kept outside the file (topk.py) knows from it whether rows it holds have changed.
+    Step(
+        "message edit count",
+        """
+    CREATE TABLE message_edits (n INTEGER NOT NULL);
+    INSERT INTO message_edits VALUES (0);
+    CREATE TRIGGER message_edits_update AFTER UPDATE OF content, thread_id, role ON messages BEGIN
+        UPDATE message_edits SET n = n + 1;
+    END;
+    CREATE TRIGGER message_edits_delete AFTER DELETE ON messages BEGIN
+        UPDATE message_edits SET n = n + 1;
+    END;
+""",
+    ),
 ]
 
 

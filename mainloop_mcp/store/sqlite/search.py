@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from mainloop_mcp.model import Granularity, QueryTerm, SearchHit, TextQuery
+from mainloop_mcp.store.sqlite.topk import Ranker, TopK
 from mainloop_mcp.store.timestamps import from_micros, to_micros
 from mainloop_mcp.text import WORD, fold, stem, stems_pattern, words_of
 
@@ -215,37 +216,52 @@ SUMMARIES = Indexed(
 
 
 def search(
-    conn: sqlite3.Connection, query: TextQuery, filters: Filters, limit: int, stats: TermStats | None = None
+    conn: sqlite3.Connection,
+    query: TextQuery,
+    filters: Filters,
+    limit: int,
+    stats: TermStats | None = None,
+    topk: TopK | None = None,
 ) -> list[SearchHit]:
-    """Messages and summaries, best BM25 first (scores of the two indexes compared as they are)."""
-    query, left = stats.split(conn, query) if stats else (query, [])
+    """Messages and summaries, best BM25 first (scores of the two indexes compared as they are). In a
+    big store the top-k index ranks the messages when it can, every word counted; FTS5 otherwise,
+    within its row budget (`stats`)."""
+    ranker = topk.ranker(conn, query, filters) if topk else None
+    query, left = stats.split(conn, query) if stats and ranker is None else (query, [])
     fetch = max(limit, CANDIDATES_LEFT_OUT) if left else limit
-    rows = _best_rows(conn, MESSAGES, query, filters, fetch) + _best_rows(conn, SUMMARIES, query, filters, fetch)
+    rows = _best_rows(conn, MESSAGES, query, filters, fetch, ranker) + _best_rows(
+        conn, SUMMARIES, query, filters, fetch
+    )
     if any(UNSEGMENTED.search(t.text) for t in query.positive):
         rows += _substring_rows(conn, query, filters, limit)
     ranked = sorted(rescore(rows, left), key=lambda pair: pair[1])
     return _dedupe([_hit(r, rank) for r, rank in ranked])[:limit]
 
 
-def _best_rows(conn: sqlite3.Connection, table: Indexed, query: TextQuery, filters: Filters, fetch: int) -> list[Any]:
-    """The best `fetch` rows of `table`. When the index can apply every filter itself (none, or a few
-    threads), it ranks alone and only its best rows are joined: joining every match to its table
-    before ranking cost as much as the ranking (23.8 against 12.7 ms p50 at 1M messages, one thread).
-    Rows the join drops (corrected messages) are made up for by over-fetching; a
-    page they still leave short, or a time filter, takes the join-first query."""
+def _best_rows(
+    conn: sqlite3.Connection,
+    table: Indexed,
+    query: TextQuery,
+    filters: Filters,
+    fetch: int,
+    ranker: Ranker | None = None,
+) -> list[Any]:
+    """The best `fetch` rows of `table`. When an index can apply every filter itself (the top-k index
+    always; FTS5 with none, or a few threads), it ranks alone and only its best rows are joined:
+    joining every match to its table before ranking cost as much as the ranking (23.8 against
+    12.7 ms p50 at 1M messages, one thread). Rows the join drops (corrected messages) are made up
+    for by over-fetching; a page they still leave short, or a time filter, takes FTS5's join-first
+    query."""
     in_fts = filters.thread_ids if filters.thread_ids and len(filters.thread_ids) <= THREADS_IN_FTS else None
     a = table.alias
     where, params = filters.sql(a, table.since_column, table.until_column, table.inclusive)
     match = fts_expression(query, in_fts)
     joined = f"JOIN threads t ON t.id = {a}.thread_id WHERE {table.searchable}{where}"
-    if filters.since is None and filters.until is None and (filters.thread_ids is None or in_fts):
+    if ranker is None and filters.since is None and filters.until is None and (filters.thread_ids is None or in_fts):
+        ranker = _fts_ranker(conn, table, match)
+    if ranker is not None:
         over = fetch + fetch // 2 + 10
-        rank_of: dict[int, float] = dict(
-            conn.execute(
-                f"SELECT rowid, rank FROM {table.index} WHERE {table.index} MATCH ? ORDER BY rank LIMIT ?",
-                (match, over),
-            ).fetchall()
-        )
+        rank_of = ranker(over)
         rows = conn.execute(
             f"SELECT {table.columns}, {a}.seq FROM {table.table} {a} {joined}"
             f" AND {a}.seq IN ({', '.join('?' * len(rank_of))})",
@@ -258,6 +274,14 @@ def _best_rows(conn: sqlite3.Connection, table: Indexed, query: TextQuery, filte
         f" {joined} AND f.{table.index} MATCH ? ORDER BY f.rank LIMIT ?",
         [*params, match, fetch],
     ).fetchall()
+
+
+def _fts_ranker(conn: sqlite3.Connection, table: Indexed, match: str) -> Ranker:
+    def best(k: int) -> dict[int, float]:
+        sql = f"SELECT rowid, rank FROM {table.index} WHERE {table.index} MATCH ? ORDER BY rank LIMIT ?"
+        return dict(conn.execute(sql, (match, k)).fetchall())
+
+    return best
 
 
 def search_threads(conn: sqlite3.Connection, query: TextQuery, limit: int) -> list[SearchHit]:

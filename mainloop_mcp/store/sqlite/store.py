@@ -26,6 +26,7 @@ from mainloop_mcp.store.sqlite.edits import SqliteEdits
 from mainloop_mcp.store.sqlite.memory import SqliteMemory
 from mainloop_mcp.store.sqlite.migrations import STEPS, migrate
 from mainloop_mcp.store.sqlite.runs import SqliteAgentRuns
+from mainloop_mcp.store.sqlite.topk import TopK
 from mainloop_mcp.store.vectors import VectorStore
 
 T = TypeVar("T")
@@ -67,6 +68,7 @@ class SqliteStore(SqliteMemory, SqliteAgentRuns, SqliteEdits, SqliteImport, Sqli
         except sqlite3.DatabaseError as exc:
             raise StoreFailure(f"the store {path} can't be opened: {storage_failure(exc) or exc}") from exc
         store = cls(conn, clock)
+        store.topk = TopK(path)
         await store._run(store._ensure_main)
         return store
 
@@ -81,4 +83,6 @@ class SqliteStore(SqliteMemory, SqliteAgentRuns, SqliteEdits, SqliteImport, Sqli
         return SqliteVectors(self, model, dim)
 
     async def close(self) -> None:
+        if self.topk:
+            await anyio.to_thread.run_sync(self.topk.close)
         await self._run(self._conn.close)
