@@ -159,3 +159,25 @@ async def test_many_small_additions_keep_the_segments_few(store: SqliteStore) ->
     searcher = store.topk._index[1].searcher()
     assert searcher.num_docs == len(LINES) + 40
     assert searcher.num_segments <= 10
+
+
+async def test_a_writer_held_elsewhere_leaves_the_answer_to_fts5(
+    store: SqliteStore, tmp_path: Path, clock: FakeClock
+) -> None:
+    thread = await fill(store, LINES)
+    assert await texts(store, "tomatoes") == ["Tomatoes need staking before the storm."]
+    other = await SqliteStore.open(tmp_path / "hub.db", clock=clock)  # a second hub process on the file
+    try:
+        assert other.topk and store.topk
+        other.topk.min_rows = 0
+        name = (store.topk.root / "current").read_text()
+        held = topk._open(store.topk.root / name).writer(topk.HEAP, 1)  # the other process is indexing
+        await store.post_message(NewMessage(thread_id=thread, content="Tomatoes ripened early this year."))
+        assert not answers(other, "tomatoes")  # it can't catch up, so FTS5 answers, new message included
+        assert len(await texts(other, "tomatoes")) == 2
+        held.rollback()
+        del held
+        assert len(await texts(other, "tomatoes")) == 2
+        assert answers(other, "tomatoes")
+    finally:
+        await other.close()
