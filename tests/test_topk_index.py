@@ -181,3 +181,15 @@ async def test_a_writer_held_elsewhere_leaves_the_answer_to_fts5(
         assert answers(other, "tomatoes")
     finally:
         await other.close()
+
+
+async def test_a_build_that_fails_leaves_search_to_fts5_and_waits_to_retry(store: SqliteStore) -> None:
+    assert store.topk
+    store.topk.root.write_text("not a folder")  # the build can't make its folder (as on a read-only disk)
+    await fill(store, LINES)
+    assert await texts(store, "compost") == ["Compost heap turned on Saturday."]
+    assert store.topk._retry_at > 0
+    store.topk.root.unlink()
+    assert not answers(store, "compost")  # no new attempt on every search
+    store.topk._retry_at = 0
+    assert answers(store, "compost")

@@ -26,6 +26,7 @@ import re
 import shutil
 import sqlite3
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
@@ -45,6 +46,7 @@ log = logging.getLogger(__name__)
 MIN_ROWS = 40_000  # below this FTS5 ranks every match exactly in a few ms (search.TermStats.ROWS)
 INLINE_ROWS = 20_000  # new messages a search indexes itself; more wait for a background build
 HEAP = 64_000_000  # tantivy's indexing memory, one thread
+RETRY_SECONDS = 300.0  # between builds that fail
 CHUNK = 5_000  # rows read per step of a build (and how soon it notices it should stop)
 TOKEN = re.compile(r"[^\W_]+")  # a term's words, as the index's tokenizer splits them
 ANALYZER = "mainloop_stem"
@@ -120,6 +122,7 @@ class TopK:
         self._index: tuple[str, tantivy.Index] | None = None
         self._builder: threading.Thread | None = None
         self._stop = threading.Event()
+        self._retry_at = 0.0  # after a failed build (a read-only folder, a full disk), not before this
 
     def ranker(self, conn: sqlite3.Connection, query: TextQuery, filters: Filters) -> Ranker | None:
         """A function of k giving the best k messages for `query` and `filters`, or None when this
@@ -156,6 +159,8 @@ class TopK:
         if current is None or current[1].edits != store.edits or not 0 <= store.seq - current[1].seq <= INLINE_ROWS:
             if store.seq > INLINE_ROWS:
                 self._build_in_background()
+                return None
+            if time.monotonic() < self._retry_at:
                 return None
             self.build()
             current = self._read_current()
@@ -195,6 +200,8 @@ class TopK:
         index.reload()
 
     def _build_in_background(self) -> None:
+        if time.monotonic() < self._retry_at:
+            return
         if self._builder is None or not self._builder.is_alive():
             self._builder = threading.Thread(target=self.build, name="topk-build", daemon=True)
             self._builder.start()
@@ -223,6 +230,7 @@ class TopK:
                     if old.is_dir() and old.name != folder.name:
                         shutil.rmtree(old, ignore_errors=True)
         except (OSError, ValueError, sqlite3.Error) as exc:
+            self._retry_at = time.monotonic() + RETRY_SECONDS
             log.warning("building the top-k index failed (%s); full-text search answers", exc)
             if folder is not None:
                 shutil.rmtree(folder, ignore_errors=True)
