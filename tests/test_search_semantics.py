@@ -33,12 +33,16 @@ NOISE = [
 
 
 @pytest.fixture(params=["fts5", "topk"])
-async def hub(request: pytest.FixtureRequest, settings: Settings, clock: FakeClock) -> AsyncIterator[Hub]:
-    """A hub whose messages FTS5 ranks (a small store), or the top-k index (as in a big store)."""
+async def hub(
+    request: pytest.FixtureRequest, settings: Settings, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> AsyncIterator[Hub]:
+    """A hub whose messages FTS5 ranks (a small store), or the top-k index (as in a big store; it
+    must never have failed over to FTS5 unseen)."""
     async with open_hub(settings, clock=clock) as h:
         assert isinstance(h.store, SqliteStore) and h.store.topk
         h.store.topk.min_rows = 0 if request.param == "topk" else TOPK_MIN_ROWS
         yield h
+    assert not [r.getMessage() for r in caplog.get_records("call") if r.name == "mainloop_mcp.store.sqlite.topk"]
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -83,6 +84,20 @@ async def test_it_ranks_what_fts5_ranks(store: SqliteStore) -> None:
     store.topk.min_rows = 0
     assert set(await texts(store, "hums", thread_ids=[thread])) == {"The pump hums when the valve is half open."}
     assert await texts(store, "hums", thread_ids=["thr_elsewhere"]) == []
+
+
+async def test_time_filters_are_applied_inside_the_index(store: SqliteStore, clock: FakeClock) -> None:
+    await fill(store, LINES)
+    hour = timedelta(hours=1)
+    assert answers(store, "hums")
+    assert await texts(store, "hums", since=clock.now - hour, until=clock.now + hour) == [LINES[4]]
+    assert await texts(store, "hums", since=clock.now + hour) == []
+    assert await texts(store, "hums", until=clock.now) == []  # until is exclusive, as in FTS5
+    assert await texts(store, "hums", since=clock.now) == [LINES[4]]  # since is inclusive
+    assert store.topk
+    for since, until, found in ((clock.now + hour, None, 0), (None, clock.now, 0), (clock.now, None, 1)):
+        ranker = store.topk.ranker(store.connection, parse("hums"), Filters(None, since, until))
+        assert ranker and len(ranker(10)) == found  # the index itself filters, not only the SQL after it
 
 
 async def test_prefix_queries_are_left_to_fts5(store: SqliteStore) -> None:

@@ -298,9 +298,9 @@ def _compile(index: tantivy.Index, query: TextQuery, filters: Filters) -> tantiv
     if filters.since is not None or filters.until is not None:
         since = to_micros(filters.since) if filters.since else None
         until = to_micros(filters.until) if filters.until else None
-        limits.append(
+        limits.append(  # since inclusive, until exclusive (search.Filters); an open side must be inclusive
             tantivy.Query.range_query(
-                schema, "at", tantivy.FieldType.Integer, since, until, include_lower=True, include_upper=False
+                schema, "at", tantivy.FieldType.Integer, since, until, include_upper=until is None
             )
         )
     if not limits:
