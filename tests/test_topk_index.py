@@ -208,3 +208,20 @@ async def test_a_build_that_fails_leaves_search_to_fts5_and_waits_to_retry(store
     assert not answers(store, "compost")  # no new attempt on every search
     store.topk._retry_at = 0
     assert answers(store, "compost")
+
+
+async def test_a_new_file_at_the_same_path_never_uses_the_old_index(tmp_path: Path, clock: FakeClock) -> None:
+    path = tmp_path / "hub.db"
+    for lines in (LINES, [line.replace("pump", "boiler") for line in LINES]):  # the same counts, other words
+        for stale in (path, path.with_name("hub.db-wal"), path.with_name("hub.db-shm")):
+            stale.unlink(missing_ok=True)  # "starting over": the database goes, its .topk folder stays
+        store = await SqliteStore.open(path, clock=clock)
+        try:
+            assert store.topk
+            store.topk.min_rows = 0
+            await fill(store, lines)
+            found = await texts(store, "pump")
+            assert answers(store, "pump")
+        finally:
+            await store.close()
+    assert found == []

@@ -296,18 +296,19 @@ STEPS = [
 {index_triggers("messages", indexed="{row}.role != 'summary'")}
 """,
     ),
-    # 11. A count of edits to indexed message text (content, thread or role changed, or a row deleted):
-    # an index kept outside the file (topk.py) knows from it whether rows it holds have changed.
+    # 11. What an index kept outside the file (topk.py) checks it against: which file this is (a random
+    # id: a new file at the same path is another store), and a count of edits to indexed message text
+    # (content, thread or role changed, or a row deleted).
     Step(
-        "message edit count",
+        "message text state",
         """
-    CREATE TABLE message_edits (n INTEGER NOT NULL);
-    INSERT INTO message_edits VALUES (0);
-    CREATE TRIGGER message_edits_update AFTER UPDATE OF content, thread_id, role ON messages BEGIN
-        UPDATE message_edits SET n = n + 1;
+    CREATE TABLE message_text_state (store_id TEXT NOT NULL, edits INTEGER NOT NULL);
+    INSERT INTO message_text_state VALUES (lower(hex(randomblob(16))), 0);
+    CREATE TRIGGER message_text_edited AFTER UPDATE OF content, thread_id, role ON messages BEGIN
+        UPDATE message_text_state SET edits = edits + 1;
     END;
-    CREATE TRIGGER message_edits_delete AFTER DELETE ON messages BEGIN
-        UPDATE message_edits SET n = n + 1;
+    CREATE TRIGGER message_text_deleted AFTER DELETE ON messages BEGIN
+        UPDATE message_text_state SET edits = edits + 1;
     END;
 """,
     ),

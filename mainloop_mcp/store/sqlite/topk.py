@@ -9,7 +9,8 @@ it holds exactly what the file holds, and FTS5 answers whenever it does not: sma
 queries, an index being built or rebuilt.
 
 On disk, `<db>.topk/`: one folder per build, the file `current` naming the one in use, and in it
-`mark.json`, the store's edit count (`message_edits`, schema step 11) and last message seq it holds.
+`mark.json`: the store's id, its count of edits to message text (both in `message_text_state`,
+schema step 11) and its last message seq, as they were for what the folder holds.
 - New messages: a search adds them itself (up to INLINE_ROWS) before it answers.
 - Edits made elsewhere (another process's redaction), or a larger gap: the folder is rebuilt from
   one read snapshot in a background thread, then swapped in.
@@ -57,17 +58,24 @@ Ranker = Callable[[int], dict[int, float]]  # k -> {seq: rank} of the best k, lo
 
 @dataclass(frozen=True)
 class Mark:
-    """What an index folder holds: the store's edit count and its last message seq then."""
+    """What an index folder holds: the store it was built from, that store's count of edits to message
+    text, and its last message seq then."""
 
+    store: str
     edits: int
     seq: int
 
+    def leads_to(self, now: Mark) -> bool:
+        """Whether an index holding this can answer for the store as it is `now` once it adds the
+        messages since (at most INLINE_ROWS): same file, no text edited, nothing removed."""
+        return self.store == now.store and self.edits == now.edits and 0 <= now.seq - self.seq <= INLINE_ROWS
+
 
 def _store_mark(conn: sqlite3.Connection) -> Mark:
-    edits, seq = conn.execute(
-        "SELECT (SELECT n FROM message_edits), (SELECT coalesce(max(seq), 0) FROM messages)"
+    store, edits, seq = conn.execute(
+        "SELECT store_id, edits, (SELECT coalesce(max(seq), 0) FROM messages) FROM message_text_state"
     ).fetchone()
-    return Mark(edits, seq)
+    return Mark(store, edits, seq)
 
 
 def _schema() -> tantivy.Schema:
@@ -156,7 +164,7 @@ class TopK:
         edited index, or one behind by more than INLINE_ROWS, is built again: here when that is at
         most INLINE_ROWS messages, in the background otherwise (None: FTS5 answers meanwhile)."""
         current = self._read_current()
-        if current is None or current[1].edits != store.edits or not 0 <= store.seq - current[1].seq <= INLINE_ROWS:
+        if current is None or not current[1].leads_to(store):
             if store.seq > INLINE_ROWS:
                 self._build_in_background()
                 return None
@@ -164,7 +172,7 @@ class TopK:
                 return None
             self.build()
             current = self._read_current()
-            if current is None or current[1].edits != store.edits:
+            if current is None or not current[1].leads_to(store):
                 return None
         name, mark = current
         if self._index is None or self._index[0] != name:
@@ -196,7 +204,7 @@ class TopK:
         except BaseException:
             writer.rollback()
             raise
-        _write_json(folder / "mark.json", asdict(Mark(mark.edits, store.seq)))
+        _write_json(folder / "mark.json", asdict(Mark(mark.store, mark.edits, store.seq)))
         index.reload()
 
     def _build_in_background(self) -> None:
