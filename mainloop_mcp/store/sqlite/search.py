@@ -262,8 +262,8 @@ def _best_rows(
     if ranker is not None:
         over = fetch + fetch // 2 + 10
         rank_of = ranker(over)
-        rows = conn.execute(
-            f"SELECT {table.columns}, {a}.seq FROM {table.table} {a} {joined}"
+        rows = conn.execute(  # NOT INDEXED: by rowid, not by scanning the thread's index (2.9 -> 1.5 ms at 1M)
+            f"SELECT {table.columns}, {a}.seq FROM {table.table} {a} NOT INDEXED {joined}"
             f" AND {a}.seq IN ({', '.join('?' * len(rank_of))})",
             [*params, *rank_of],
         ).fetchall()
