@@ -16,12 +16,14 @@ import re
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mainloop_mcp.model import Granularity, QueryTerm, SearchHit, TextQuery
-from mainloop_mcp.store.sqlite.topk import Ranker, TopK
 from mainloop_mcp.store.timestamps import from_micros, to_micros
 from mainloop_mcp.text import WORD, fold, stem, stems_pattern, words_of
+
+if TYPE_CHECKING:
+    from mainloop_mcp.store.sqlite.topk import Ranker, TopK
 
 SNIPPET_TOKENS = 16
 THREADS_IN_FTS = 100  # a thread filter of up to this many threads is matched inside FTS5
@@ -117,7 +119,7 @@ class TermStats:
     counts in the order. bench/search_scale.py measures what this costs against the uncut ranking.
     A cut by share instead (terms in over 3% of messages) lost 5 points of hit@5 on LongMemEval."""
 
-    ROWS = 40_000
+    ROWS = 40_000  # above this many messages the top-k index ranks instead, when it can (topk.MIN_ROWS)
 
     def __init__(self) -> None:
         self.size = 0

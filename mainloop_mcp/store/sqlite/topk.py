@@ -35,16 +35,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mainloop_mcp.model import QueryTerm, TextQuery
+from mainloop_mcp.store.sqlite.search import Filters, TermStats
 from mainloop_mcp.store.timestamps import to_micros
 
 if TYPE_CHECKING:
     import tantivy
 
-    from mainloop_mcp.store.sqlite.search import Filters
-
 log = logging.getLogger(__name__)
 
-MIN_ROWS = 40_000  # below this FTS5 ranks every match exactly in a few ms (search.TermStats.ROWS)
+MIN_ROWS = TermStats.ROWS  # from this many messages on it ranks; FTS5 would soon start leaving words out
 INLINE_ROWS = 20_000  # new messages a search indexes itself; more wait for a background build
 HEAP = 64_000_000  # tantivy's indexing memory, one thread
 RETRY_SECONDS = 300.0  # between builds that fail
@@ -114,9 +113,10 @@ def _add(writer: tantivy.IndexWriter, rows: Iterator[Any]) -> None:
         writer.add_document(tantivy.Document(seq=seq, thread=thread_id, at=created_at, content=content))
 
 
-def _write_json(path: Path, value: object) -> None:
+def _replace(path: Path, text: str) -> None:
+    """Write `path` whole or not at all (a reader in another process sees the old file or the new)."""
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(value))
+    tmp.write_text(text)
     os.replace(tmp, path)
 
 
@@ -204,7 +204,7 @@ class TopK:
         except BaseException:
             writer.rollback()
             raise
-        _write_json(folder / "mark.json", asdict(Mark(mark.store, mark.edits, store.seq)))
+        _replace(folder / "mark.json", json.dumps(asdict(Mark(mark.store, mark.edits, store.seq))))
         index.reload()
 
     def _build_in_background(self) -> None:
@@ -230,10 +230,8 @@ class TopK:
                 if mark is None:
                     shutil.rmtree(folder, ignore_errors=True)
                     return
-                _write_json(folder / "mark.json", asdict(mark))
-                tmp = self.root / "current.tmp"
-                tmp.write_text(folder.name)
-                os.replace(tmp, self.root / "current")
+                _replace(folder / "mark.json", json.dumps(asdict(mark)))
+                _replace(self.root / "current", folder.name)
                 for old in self.root.iterdir():
                     if old.is_dir() and old.name != folder.name:
                         shutil.rmtree(old, ignore_errors=True)
@@ -267,14 +265,12 @@ class TopK:
     def drop(self) -> None:
         """Delete every folder now (a redaction: the old words must leave the disk); the next search
         of a big store builds afresh, and FTS5 answers until then."""
-        self._stop.set()
-        if self._builder is not None:
-            self._builder.join()
+        self.close()
         self._stop.clear()
-        self._index = None
         shutil.rmtree(self.root, ignore_errors=True)
 
     def close(self) -> None:
+        """Stop a build under way (it keeps nothing) and let go of the open index."""
         self._stop.set()
         if self._builder is not None:
             self._builder.join()
